@@ -1,0 +1,1 @@
+"""Locust users, shapes and measurement for A2P load tests."""

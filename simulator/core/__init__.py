@@ -1,0 +1,1 @@
+"""The carrier core: accounts, clock, scheduler, store, message lifecycle and receipts."""

@@ -1,0 +1,1 @@
+"""Provider-compatible HTTP front ends and the control API."""

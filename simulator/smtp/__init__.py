@@ -1,0 +1,1 @@
+"""Email-to-SMS over SMTP."""
