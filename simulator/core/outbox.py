@@ -1,0 +1,189 @@
+"""The one receipt/MO pipeline: round-robin to an account's live endpoints, held while none is up, retried with back-off."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from itertools import count
+from typing import Protocol
+
+from .clock import Clock
+from .records import Inbound, Item, Receipt
+from .scheduler import Scheduler
+
+_log = logging.getLogger("carrier_sim.outbox")
+
+
+class Endpoint(Protocol):
+    """Something that can deliver items to one account: an SMPP receiver bind, a webhook poster."""
+
+    mailbox: str  # the account's system_id
+
+    def has_capacity(self) -> bool: ...
+
+    def offer(self, delivery: Delivery) -> None:
+        """Send now; report the result later with Outbox.settle()."""
+
+
+@dataclass(slots=True, eq=False)
+class Delivery:
+    id: int
+    mailbox: str
+    item: Item
+    created_at: float
+    attempts: int = 0
+    endpoint: Endpoint | None = None  # where it is in flight
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How receipts and MOs are retried after an error response or no response."""
+
+    first_delay: float = 1.0
+    factor: float = 2.0
+    max_delay: float = 60.0
+    max_attempts: int = 10
+
+    def delay(self, attempts: int) -> float:
+        return min(self.max_delay, self.first_delay * self.factor ** max(0, attempts - 1))
+
+
+class Outbox:
+    """Routes each delivery to one of its mailbox's endpoints, round robin.
+
+    While a mailbox has no endpoint with room, deliveries wait in its queue (in order) and go out
+    as soon as an endpoint attaches or frees capacity. An endpoint that detaches hands its
+    in-flight deliveries back, so nothing is lost when a client drops its bind before answering.
+    """
+
+    def __init__(self, scheduler: Scheduler, clock: Clock, retry: RetryPolicy | None = None) -> None:
+        self.scheduler = scheduler
+        self.clock = clock
+        self.retry = retry or RetryPolicy()
+        self._ids = count(1)
+        self._endpoints: dict[str, list[Endpoint]] = {}
+        self._turn: dict[str, int] = {}
+        self._waiting: dict[str, deque[Delivery]] = {}
+        self._in_flight: dict[int, Delivery] = {}
+        self.paused_until: float = 0.0
+        self.delivered = 0
+        self.abandoned = 0
+        self.retried = 0
+
+    # ------------------------------------------------------------------ endpoints
+
+    def attach(self, endpoint: Endpoint) -> None:
+        self._endpoints.setdefault(endpoint.mailbox, []).append(endpoint)
+        self.pump(endpoint.mailbox)
+
+    def detach(self, endpoint: Endpoint) -> None:
+        endpoints = self._endpoints.get(endpoint.mailbox)
+        if endpoints and endpoint in endpoints:
+            endpoints.remove(endpoint)
+            if not endpoints:
+                del self._endpoints[endpoint.mailbox]
+        returned = [d for d in self._in_flight.values() if d.endpoint is endpoint]
+        for delivery in returned:
+            del self._in_flight[delivery.id]
+            delivery.endpoint = None
+        if returned:
+            # Back at the head of the queue, in their original order.
+            waiting = self._waiting.setdefault(endpoint.mailbox, deque())
+            waiting.extendleft(sorted(returned, key=lambda d: d.id, reverse=True))
+            self.pump(endpoint.mailbox)
+
+    def endpoints(self, mailbox: str) -> list[Endpoint]:
+        return list(self._endpoints.get(mailbox, ()))
+
+    # ------------------------------------------------------------------ deliveries
+
+    def post(self, mailbox: str, item: Item) -> Delivery:
+        delivery = Delivery(next(self._ids), mailbox, item, self.clock.now())
+        self._waiting.setdefault(mailbox, deque()).append(delivery)
+        self.pump(mailbox)
+        return delivery
+
+    def pump(self, mailbox: str) -> None:
+        waiting = self._waiting.get(mailbox)
+        if not waiting or self.clock.now() < self.paused_until:
+            return
+        endpoints = self._endpoints.get(mailbox)
+        if not endpoints:
+            return
+        turn = self._turn.get(mailbox, 0)
+        size = len(endpoints)
+        while waiting:
+            for step in range(size):
+                endpoint = endpoints[(turn + step) % size]
+                if endpoint.has_capacity():
+                    turn = (turn + step + 1) % size
+                    break
+            else:
+                break  # every endpoint is full; settle() pumps again
+            delivery = waiting.popleft()
+            delivery.attempts += 1
+            delivery.endpoint = endpoint
+            self._in_flight[delivery.id] = delivery
+            endpoint.offer(delivery)
+        self._turn[mailbox] = turn
+        if not waiting:
+            self._waiting.pop(mailbox, None)
+
+    def settle(self, delivery: Delivery, ok: bool, reason: str = "") -> None:
+        """An endpoint reports the peer's answer: ok, or an error / no answer (retried with back-off)."""
+        if self._in_flight.pop(delivery.id, None) is None:
+            return  # already handed back by detach()
+        endpoint = delivery.endpoint
+        delivery.endpoint = None
+        message = delivery.item.message
+        now = self.clock.wall()
+        if ok:
+            self.delivered += 1
+            message.log(now, _delivered_event(delivery.item), f"attempt {delivery.attempts}")
+        elif delivery.attempts >= self.retry.max_attempts:
+            self.abandoned += 1
+            message.log(now, "delivery_abandoned", f"{reason}; gave up after {delivery.attempts} attempts")
+        else:
+            self.retried += 1
+            delay = self.retry.delay(delivery.attempts)
+            message.log(now, "delivery_retry", f"{reason}; attempt {delivery.attempts + 1} in {delay:g}s")
+            self.scheduler.call_later(delay, self._requeue, delivery)
+        if endpoint is not None:
+            self.pump(endpoint.mailbox)
+
+    def _requeue(self, delivery: Delivery) -> None:
+        self._waiting.setdefault(delivery.mailbox, deque()).append(delivery)
+        self.pump(delivery.mailbox)
+
+    # ------------------------------------------------------------------ control
+
+    def pause(self, seconds: float) -> None:
+        """Hold every delivery for a while (a scenario's 'pause receipts'), then release them."""
+        self.paused_until = self.clock.now() + seconds
+        self.scheduler.call_later(seconds, self.resume)
+
+    def resume(self) -> None:
+        self.paused_until = 0.0
+        for mailbox in list(self._waiting):
+            self.pump(mailbox)
+
+    def held(self, mailbox: str | None = None) -> int:
+        if mailbox is not None:
+            return len(self._waiting.get(mailbox, ()))
+        return sum(len(q) for q in self._waiting.values())
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def clear(self) -> None:
+        self._waiting.clear()
+        self._in_flight.clear()
+
+
+def _delivered_event(item: Item) -> str:
+    if isinstance(item, Receipt):
+        return f"receipt_delivered:{item.state.name}"
+    assert isinstance(item, Inbound)
+    return "mo_delivered"

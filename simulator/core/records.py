@@ -1,0 +1,100 @@
+"""The carrier's records: messages with their history, and the receipts and inbound messages it delivers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from simulator.smpp import text as sms_text
+
+
+class MessageState(IntEnum):
+    """Message states, numbered as SMPP's message_state TLV (the same numbers every front end maps from)."""
+
+    SCHEDULED = 0
+    ENROUTE = 1
+    DELIVERED = 2
+    EXPIRED = 3
+    DELETED = 4
+    UNDELIVERABLE = 5
+    ACCEPTED = 6
+    UNKNOWN = 7
+    REJECTED = 8
+    SKIPPED = 9
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (MessageState.SCHEDULED, MessageState.ENROUTE)
+
+    @property
+    def is_success(self) -> bool:
+        return self in (MessageState.DELIVERED, MessageState.ACCEPTED)
+
+
+@dataclass(slots=True)
+class Message:
+    """One message the carrier accepted (MT from an account, or MO/P2P it routes), with its full history.
+
+    A long message submitted in parts is one Message per part (each part has its own id, as real
+    SMSCs give); `group` names the logical message they belong to, and `part`/`parts` place it.
+    """
+
+    id: str
+    system_id: str  # the account that submitted it ("" for a handset's MO)
+    channel: str  # the front end it came through: "smpp", "http", "smtp", "handset"
+    source: str
+    destination: str
+    data_coding: int
+    payload: bytes  # this part's payload in data_coding, without UDH
+    submitted_at: float  # wall clock
+    registered_delivery: int = 0
+    esm_class: int = 0
+    state: MessageState = MessageState.ENROUTE
+    error: int = 0  # the receipt's err: field
+    network_error: tuple[int, int] | None = None
+    final_at: float | None = None
+    schedule_at: float | None = None  # wall clock
+    expire_at: float | None = None  # wall clock
+    legacy: bool = False  # submitted on an SMPP 3.3 bind
+    part: int = 1
+    parts: int = 1
+    group: str | None = None
+    direction: str = "mt"  # "mt" or "mo"
+    ref: Any = None  # the front end's own context (e.g. a Twilio status callback URL)
+    history: list[tuple[float, str, str]] = field(default_factory=list)
+
+    def log(self, when: float, event: str, detail: str = "") -> None:
+        self.history.append((when, event, detail))
+
+    @property
+    def text(self) -> str:
+        return sms_text.decode(self.payload, self.data_coding)
+
+
+@dataclass(slots=True)
+class Receipt:
+    """A delivery receipt for one message (or one part of it), due to the account that submitted it."""
+
+    message: Message
+    state: MessageState
+    error: int
+    done_at: float  # wall clock
+    network_error: tuple[int, int] | None = None
+    text: str = ""  # the message text the receipt quotes (its first 20 characters go out)
+    submitted_parts: int = 1
+    mangle_id: str | None = None  # a scenario's wrong/mismatched id, written instead of the real one
+
+
+@dataclass(slots=True)
+class Inbound:
+    """An MO or P2P message on its way to an account: one PDU's worth (a part of a long message)."""
+
+    message: Message
+    short_message: bytes  # what goes in short_message: the part's payload, with UDH if udhi
+    udhi: bool = False
+    sar: tuple[int, int, int] | None = None
+    message_payload: bytes | None = None
+
+
+Item = Receipt | Inbound

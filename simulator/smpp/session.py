@@ -1,0 +1,450 @@
+"""The sans-IO SMPP session state machine: bytes in, events and bytes out, no sockets.
+
+The session enforces the protocol on its own -- bind rules, bind roles, the window and malformed
+input -- and answers those cases itself, so the application above only ever sees requests it may
+act on. Modelled on h11: feed `receive_data()`, act on the returned events, call `send()` /
+`respond()`, and write `data_to_send()` to the transport.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .codec import (
+    DEFAULT_LENIENCY,
+    DEFAULT_MAX_PDU,
+    HEADER,
+    HEADER_SIZE,
+    BadCommandLength,
+    Leniency,
+    PduError,
+    UnknownCommand,
+    decode_body,
+    encode,
+)
+from .pdu import (
+    REGISTRY,
+    RESPONSE_BIT,
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    CommandId,
+    GenericNack,
+    Pdu,
+    Unbind,
+    UnbindResp,
+    _Bind,
+)
+from .status import Status
+from .tlv import Tag
+
+
+class BindType(Enum):
+    TRANSMITTER = "transmitter"
+    RECEIVER = "receiver"
+    TRANSCEIVER = "transceiver"
+
+    @property
+    def can_submit(self) -> bool:
+        return self is not BindType.RECEIVER
+
+    @property
+    def can_receive(self) -> bool:
+        return self is not BindType.TRANSMITTER
+
+
+BIND_TYPES: dict[type[_Bind], BindType] = {
+    BindTransmitter: BindType.TRANSMITTER,
+    BindReceiver: BindType.RECEIVER,
+    BindTransceiver: BindType.TRANSCEIVER,
+}
+
+
+class State(Enum):
+    OPEN = "open"  # connected, not bound yet
+    BINDING = "binding"  # a bind is waiting for the application's verdict
+    BOUND = "bound"
+    UNBINDING = "unbinding"  # we sent unbind and wait for unbind_resp
+    CLOSED = "closed"  # nothing more is read or answered; the adapter should close
+
+
+class LocalProtocolError(Exception):
+    """We were asked to send something SMPP forbids in the current state (h11's name for it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    window: int = 10  # outstanding requests from the peer; 0 = unlimited
+    window_status: int = Status.ESME_RMSGQFUL
+    max_pdu: int = DEFAULT_MAX_PDU
+    leniency: Leniency = DEFAULT_LENIENCY
+    transceiver_min_version: int = 0x34
+    transceiver_refusal: int = Status.ESME_RBINDFAIL
+    answer_enquire_link: bool = True
+
+
+# Events --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class BindRequested:
+    """A bind arrived. Answer with `Session.accept_bind()` or `Session.reject_bind()`."""
+
+    pdu: _Bind
+    bind_type: BindType
+
+
+@dataclass(slots=True)
+class RequestReceived:
+    """A request the application must answer with `Session.respond()`."""
+
+    pdu: Pdu
+
+
+@dataclass(slots=True)
+class ResponseReceived:
+    """The peer answered one of our requests. `context` is what `send_request()` was given."""
+
+    pdu: Pdu
+    request_command_id: int
+    context: Any
+
+
+@dataclass(slots=True)
+class ProtocolViolation:
+    """Bad input the session already answered (or, for a response, dropped)."""
+
+    error: PduError
+    answer: Pdu | None
+
+
+@dataclass(slots=True)
+class Unbound:
+    """The session is over: by the peer's unbind, our unbind's response, or a bind refusal."""
+
+    by_peer: bool
+    reason: str
+
+
+@dataclass(slots=True)
+class EnquireLinkAnswered:
+    """The peer's enquire_link was answered (or, when muted, ignored)."""
+
+    sequence_number: int
+
+
+Event = BindRequested | RequestReceived | ResponseReceived | ProtocolViolation | Unbound | EnquireLinkAnswered
+
+# What each bind role may ask of us. Responses are always allowed through to matching.
+_TX_REQUESTS = frozenset(
+    {CommandId.SUBMIT_SM, CommandId.SUBMIT_MULTI, CommandId.DATA_SM, CommandId.QUERY_SM,
+     CommandId.CANCEL_SM, CommandId.REPLACE_SM}
+)
+_ANY_BOUND = frozenset({CommandId.ENQUIRE_LINK, CommandId.UNBIND})
+_ALLOWED: dict[BindType, frozenset[int]] = {
+    BindType.TRANSMITTER: _TX_REQUESTS | _ANY_BOUND,
+    BindType.RECEIVER: _ANY_BOUND,
+    BindType.TRANSCEIVER: _TX_REQUESTS | _ANY_BOUND,
+}
+# What we may send to each bind role.
+_OUTBOUND_FOR_RECEIVERS = frozenset({CommandId.DELIVER_SM, CommandId.DATA_SM, CommandId.ALERT_NOTIFICATION})
+_BIND_IDS = frozenset({CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER})
+
+
+@dataclass(slots=True)
+class _Outstanding:
+    command_id: int
+    context: Any
+
+
+class Session:
+    """The SMSC side of one SMPP connection."""
+
+    def __init__(self, config: SessionConfig | None = None) -> None:
+        self.config = config or SessionConfig()
+        self.state = State.OPEN
+        self.bind_type: BindType | None = None
+        self.system_id: str = ""
+        self.interface_version: int = 0x34
+        self.pdus_received = 0
+        self._buffer = bytearray()
+        self._out: list[bytes] = []
+        self._next_sequence = 1
+        self._outstanding: dict[int, _Outstanding] = {}
+        self._awaiting_answer: set[int] = set()  # sequence numbers of the peer's requests we still owe
+        self._pending_bind: _Bind | None = None
+
+    # ---------------------------------------------------------------- properties
+
+    @property
+    def is_bound(self) -> bool:
+        return self.state is State.BOUND
+
+    @property
+    def legacy(self) -> bool:
+        """True for SMPP 3.3 binds: no TLVs may be sent, and message ids are at most 8 hex digits."""
+        return self.interface_version < 0x34
+
+    @property
+    def window_in_use(self) -> int:
+        return len(self._awaiting_answer)
+
+    @property
+    def outstanding_requests(self) -> int:
+        return len(self._outstanding)
+
+    def outstanding_contexts(self) -> list[Any]:
+        return [item.context for item in self._outstanding.values()]
+
+    # ---------------------------------------------------------------- input
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        """Feed bytes from the peer; returns the events they complete, in order."""
+        if self.state is State.CLOSED:
+            return []
+        buffer = self._buffer
+        buffer += data
+        events: list[Event] = []
+        offset = 0
+        size = len(buffer)
+        max_pdu = self.config.max_pdu
+        while size - offset >= HEADER_SIZE and self.state is not State.CLOSED:
+            length, command_id, status, sequence = HEADER.unpack_from(buffer, offset)
+            if length < HEADER_SIZE or length > max_pdu:
+                error = BadCommandLength(
+                    Status.ESME_RINVCMDLEN,
+                    f"command_length {length} is outside {HEADER_SIZE}..{max_pdu}",
+                    command_id=command_id,
+                    sequence_number=sequence,
+                )
+                # The framing is lost: answer, then drop what is buffered so the stream can recover
+                # at the peer's next write instead of reading garbage as headers forever.
+                events.append(self._violation(error, answer_with_nack=True))
+                offset = size
+                break
+            if size - offset < length:
+                break
+            self.pdus_received += 1
+            frame = bytes(buffer[offset : offset + length])
+            offset += length
+            self._handle_frame(frame, command_id, status, sequence, events)
+        del buffer[:offset]
+        return events
+
+    def discard_partial(self) -> ProtocolViolation | None:
+        """Called by the adapter when a partial PDU has waited too long: answer and drop it."""
+        if len(self._buffer) < HEADER_SIZE:
+            self._buffer.clear()
+            return None
+        _, command_id, _, sequence = HEADER.unpack_from(self._buffer, 0)
+        self._buffer.clear()
+        error = BadCommandLength(
+            Status.ESME_RINVCMDLEN, "command_length is longer than the data sent", command_id=command_id,
+            sequence_number=sequence,
+        )
+        return self._violation(error, answer_with_nack=True)
+
+    @property
+    def has_partial(self) -> bool:
+        return bool(self._buffer)
+
+    def _handle_frame(self, frame: bytes, command_id: int, status: int, sequence: int, events: list[Event]) -> None:
+        is_response = bool(command_id & RESPONSE_BIT)
+        if is_response:
+            self._handle_response(frame, command_id, status, sequence, events)
+            return
+        if self.state is State.OPEN and command_id not in _BIND_IDS:
+            # SMPP: the first PDU must be a bind. Unknown commands still earn generic_nack 0x03.
+            if command_id not in REGISTRY:
+                error = UnknownCommand(Status.ESME_RINVCMDID, f"unknown command_id 0x{command_id:08X}",
+                                       command_id=command_id, sequence_number=sequence)
+                events.append(self._violation(error, answer_with_nack=True))
+            else:
+                error = PduError(Status.ESME_RINVBNDSTS, "the first PDU must be a bind",
+                                 command_id=command_id, sequence_number=sequence)
+                events.append(self._violation(error))
+            self._close(events, by_peer=False, reason="first PDU was not a bind")
+            return
+        try:
+            pdu = decode_body(command_id, status, sequence, frame, HEADER_SIZE, self.config.leniency)
+        except UnknownCommand as error:
+            events.append(self._violation(error, answer_with_nack=True))
+            return
+        except PduError as error:
+            events.append(self._violation(error))
+            if command_id in _BIND_IDS and self.state is State.OPEN:
+                self._close(events, by_peer=False, reason=f"malformed bind: {error}")
+            return
+        if command_id in _BIND_IDS:
+            self._handle_bind(pdu, events)  # type: ignore[arg-type]
+            return
+        if self.state is not State.BOUND or self.bind_type is None:
+            # A request while binding or unbinding.
+            events.append(self._refuse(pdu, Status.ESME_RINVBNDSTS))
+            return
+        if command_id not in _ALLOWED[self.bind_type]:
+            events.append(self._refuse(pdu, Status.ESME_RINVBNDSTS))
+            return
+        if command_id == CommandId.ENQUIRE_LINK:
+            if self.config.answer_enquire_link:
+                self._queue(pdu.response())
+            events.append(EnquireLinkAnswered(sequence))
+            return
+        if command_id == CommandId.UNBIND:
+            self._queue(UnbindResp(sequence_number=sequence))
+            self._close(events, by_peer=True, reason="peer sent unbind")
+            return
+        if self.config.window and len(self._awaiting_answer) >= self.config.window:
+            events.append(self._refuse(pdu, self.config.window_status, counted=False))
+            return
+        self._awaiting_answer.add(sequence)
+        events.append(RequestReceived(pdu))
+
+    def _handle_bind(self, pdu: _Bind, events: list[Event]) -> None:
+        if self.state is not State.OPEN:
+            events.append(self._refuse(pdu, Status.ESME_RALYBND))
+            return
+        bind_type = BIND_TYPES[type(pdu)]
+        if bind_type is BindType.TRANSCEIVER and pdu.interface_version < self.config.transceiver_min_version:
+            self.reject_bind_pdu(pdu, self.config.transceiver_refusal, events,
+                                 reason="bind_transceiver needs interface_version 0x34 or later")
+            return
+        self.state = State.BINDING
+        self._pending_bind = pdu
+        events.append(BindRequested(pdu, bind_type))
+
+    def _handle_response(self, frame: bytes, command_id: int, status: int, sequence: int, events: list[Event]) -> None:
+        # A response is never answered, whatever is wrong with it.
+        outstanding = self._outstanding.pop(sequence, None)
+        try:
+            pdu = decode_body(command_id, status, sequence, frame, HEADER_SIZE, self.config.leniency)
+        except PduError as error:
+            events.append(ProtocolViolation(error, None))
+            if outstanding is not None:
+                # Still settle the request, so the application can retry it.
+                events.append(ResponseReceived(GenericNack(sequence_number=sequence, command_status=error.status),
+                                               outstanding.command_id, outstanding.context))
+            return
+        if outstanding is None:
+            events.append(ProtocolViolation(
+                PduError(Status.ESME_RINVCMDID, "response to no outstanding request", command_id=command_id,
+                         sequence_number=sequence), None))
+            return
+        if command_id == CommandId.UNBIND_RESP and self.state is State.UNBINDING:
+            events.append(ResponseReceived(pdu, outstanding.command_id, outstanding.context))
+            self._close(events, by_peer=False, reason="unbind answered")
+            return
+        events.append(ResponseReceived(pdu, outstanding.command_id, outstanding.context))
+
+    # ---------------------------------------------------------------- answering
+
+    def accept_bind(self, system_id: str, *, our_system_id: str = "carrier-sim") -> None:
+        pdu = self._pending_bind
+        if pdu is None or self.state is not State.BINDING:
+            raise LocalProtocolError("no bind is waiting for a verdict")
+        self._pending_bind = None
+        self.state = State.BOUND
+        self.bind_type = BIND_TYPES[type(pdu)]
+        self.system_id = system_id
+        self.interface_version = pdu.interface_version
+        response = pdu.response(system_id=our_system_id[:15])
+        if not self.legacy:
+            response.tlvs[Tag.SC_INTERFACE_VERSION] = 0x50 if pdu.interface_version >= 0x50 else 0x34
+        self._queue(response)
+
+    def reject_bind(self, status: int, reason: str = "bind refused") -> list[Event]:
+        pdu = self._pending_bind
+        if pdu is None or self.state is not State.BINDING:
+            raise LocalProtocolError("no bind is waiting for a verdict")
+        self._pending_bind = None
+        events: list[Event] = []
+        self.reject_bind_pdu(pdu, status, events, reason=reason)
+        return events
+
+    def reject_bind_pdu(self, pdu: _Bind, status: int, events: list[Event], *, reason: str) -> None:
+        # SMPP 3.4: a failed bind's response carries no body; then the connection is closed.
+        self._queue(pdu.response(status))
+        self._close(events, by_peer=False, reason=reason)
+
+    def respond(self, response: Pdu) -> None:
+        """Answer one of the peer's requests. Responses may go out in any order."""
+        self._awaiting_answer.discard(response.sequence_number)
+        if self.state is State.CLOSED:
+            return
+        if self.legacy and response.tlvs:
+            response.tlvs = {}
+        self._out.append(encode(response))
+
+    def forget(self, sequence_number: int) -> None:
+        """Free the window slot of a request we decided never to answer (a scenario's 'no response')."""
+        self._awaiting_answer.discard(sequence_number)
+
+    def send_request(self, pdu: Pdu, context: Any = None) -> int:
+        """Send a request (deliver_sm, enquire_link, unbind, ...) and return its sequence number."""
+        if self.state is not State.BOUND and not (self.state is State.UNBINDING and pdu.command_id == CommandId.ENQUIRE_LINK):
+            raise LocalProtocolError(f"cannot send {pdu.name} in state {self.state.value}")
+        if pdu.command_id in _OUTBOUND_FOR_RECEIVERS and not (self.bind_type and self.bind_type.can_receive):
+            raise LocalProtocolError(f"cannot send {pdu.name} to a {self.bind_type.value if self.bind_type else ''} bind")
+        sequence = self._next_sequence
+        self._next_sequence = 1 if sequence >= 0x7FFFFFFF else sequence + 1
+        pdu.sequence_number = sequence
+        if self.legacy and pdu.tlvs:
+            pdu.tlvs = {}
+        self._outstanding[sequence] = _Outstanding(pdu.command_id, context)
+        if pdu.command_id == CommandId.UNBIND:
+            self.state = State.UNBINDING
+        self._out.append(encode(pdu))
+        return sequence
+
+    def expire(self, sequence_number: int) -> Any:
+        """Give up on one of our requests (no response in time); returns its context."""
+        item = self._outstanding.pop(sequence_number, None)
+        return item.context if item else None
+
+    def unbind(self) -> int:
+        return self.send_request(Unbind())
+
+    def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are: scenarios use this to inject malformed PDUs on purpose."""
+        self._out.append(data)
+
+    def data_to_send(self) -> bytes:
+        if not self._out:
+            return b""
+        data = b"".join(self._out)
+        self._out.clear()
+        return data
+
+    def close(self) -> None:
+        self.state = State.CLOSED
+
+    # ---------------------------------------------------------------- helpers
+
+    def _queue(self, pdu: Pdu) -> None:
+        if self.legacy and pdu.tlvs:
+            pdu.tlvs = {}
+        self._out.append(encode(pdu))
+
+    def _refuse(self, pdu: Pdu, status: int, *, counted: bool = True) -> ProtocolViolation:
+        response_cls = REGISTRY.get(pdu.command_id | RESPONSE_BIT)
+        answer: Pdu = (response_cls or GenericNack)(sequence_number=pdu.sequence_number, command_status=status)
+        self._queue(answer)
+        return ProtocolViolation(PduError(status, f"{pdu.name} refused", command_id=pdu.command_id,
+                                          sequence_number=pdu.sequence_number), answer)
+
+    def _violation(self, error: PduError, *, answer_with_nack: bool = False) -> ProtocolViolation:
+        response_cls = None
+        if not answer_with_nack and error.command_id is not None:
+            response_cls = REGISTRY.get(error.command_id | RESPONSE_BIT)
+            if error.command_id & RESPONSE_BIT:
+                response_cls = None
+        answer: Pdu = (response_cls or GenericNack)(sequence_number=error.sequence_number, command_status=error.status)
+        self._queue(answer)
+        return ProtocolViolation(error, answer)
+
+    def _close(self, events: list[Event], *, by_peer: bool, reason: str) -> None:
+        self.state = State.CLOSED
+        self._awaiting_answer.clear()
+        events.append(Unbound(by_peer=by_peer, reason=reason))
