@@ -49,6 +49,7 @@ class SmppConfig:
     enquire_link_timeout: float = 30.0  # and drop the bind if it is not answered within this
     inactivity_timeout: float = 300.0  # drop binds that send nothing at all for this long (0 = never)
     response_timeout: float = 30.0  # our deliver_sm is retried when no deliver_sm_resp comes in this
+    deliver_window: int = 10  # our own outstanding deliver_sm per bind
     partial_pdu_timeout: float = 5.0  # a PDU whose command_length outruns its bytes for this long gets nacked
     max_pdu: int = DEFAULT_MAX_PDU
     system_id: str = "carrier-sim"
@@ -59,6 +60,25 @@ class SmppConfig:
             raise ValueError(f"port {self.port} is not a TCP port")
         if self.window < 0:
             raise ValueError("window must be 0 (unlimited) or more")
+
+
+@dataclass(slots=True)
+class ReceiptFormatConfig:
+    """How this account's delivery receipts are written; gateways differ, so carriers do too."""
+
+    id_format: str = "hex"  # hex, or decimal (a hex id written as its decimal value, in text and TLV)
+    date_seconds: bool = False  # YYMMDDhhmmss instead of YYMMDDhhmm
+    text_label: str = "text"  # or "Text"
+    per_segment: bool = False  # one receipt per part of a long message, instead of one per message
+    command: str = "deliver_sm"  # or data_sm, as some SMSCs send receipts and MO
+
+    def validate(self) -> None:
+        if self.id_format not in ("hex", "decimal"):
+            raise ValueError("id_format must be hex or decimal")
+        if self.text_label not in ("text", "Text"):
+            raise ValueError("text_label must be text or Text")
+        if self.command not in ("deliver_sm", "data_sm"):
+            raise ValueError("command must be deliver_sm or data_sm")
 
 
 @dataclass(slots=True)
@@ -73,6 +93,7 @@ class AccountConfig:
     throttle_status: StatusCode = StatusCode(Status.ESME_RTHROTTLED)
     id_format: str = "hex"  # hex, decimal or uuid
     numbers: list[str] = field(default_factory=list)  # owned numbers: prefixes ("4479") or ranges ("447900000-447900999")
+    receipts: ReceiptFormatConfig = field(default_factory=ReceiptFormatConfig)
 
     def validate(self) -> None:
         if not self.system_id or len(self.system_id) > 15:

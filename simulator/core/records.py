@@ -10,7 +10,12 @@ from simulator.smpp import text as sms_text
 
 
 class MessageState(IntEnum):
-    """Message states, numbered as SMPP's message_state TLV (the same numbers every front end maps from)."""
+    """Message states, numbered as SMPP's message_state TLV (the same numbers every front end maps from).
+
+    SCHEDULED and SKIPPED exist only in SMPP 5.0. ACCEPTED is final in SMPP 3.4 terms (read on the
+    subscriber's behalf by customer service), though gateways also meet ACCEPTD as an intermediate
+    notification.
+    """
 
     SCHEDULED = 0
     ENROUTE = 1
@@ -29,7 +34,13 @@ class MessageState(IntEnum):
 
     @property
     def is_success(self) -> bool:
+        """DELIVERED or ACCEPTED: what a failure-only receipt request (registered_delivery=2) skips."""
         return self in (MessageState.DELIVERED, MessageState.ACCEPTED)
+
+    @property
+    def is_intermediate(self) -> bool:
+        """ENROUTE or ACCEPTED: what an intermediate notification (registered_delivery bit 0x10) reports."""
+        return self in (MessageState.ENROUTE, MessageState.ACCEPTED)
 
 
 @dataclass(slots=True)
@@ -84,6 +95,7 @@ class Receipt:
     text: str = ""  # the message text the receipt quotes (its first 20 characters go out)
     submitted_parts: int = 1
     mangle_id: str | None = None  # a scenario's wrong/mismatched id, written instead of the real one
+    intermediate: bool = False  # an ENROUTE/ACCEPTD notification (registered_delivery bit 0x10)
 
 
 @dataclass(slots=True)

@@ -82,7 +82,6 @@ class SessionConfig:
     leniency: Leniency = DEFAULT_LENIENCY
     transceiver_min_version: int = 0x34
     transceiver_refusal: int = Status.ESME_RBINDFAIL
-    answer_enquire_link: bool = True
 
 
 # Events --------------------------------------------------------------------------------
@@ -169,6 +168,8 @@ class Session:
         self.system_id: str = ""
         self.interface_version: int = 0x34
         self.pdus_received = 0
+        self.window = self.config.window  # the account may set its own
+        self.answer_enquire_link = True  # a scenario may leave enquire_link unanswered
         self._buffer = bytearray()
         self._out: list[bytes] = []
         self._next_sequence = 1
@@ -288,7 +289,7 @@ class Session:
             events.append(self._refuse(pdu, Status.ESME_RINVBNDSTS))
             return
         if command_id == CommandId.ENQUIRE_LINK:
-            if self.config.answer_enquire_link:
+            if self.answer_enquire_link:
                 self._queue(pdu.response())
             events.append(EnquireLinkAnswered(sequence))
             return
@@ -296,8 +297,8 @@ class Session:
             self._queue(UnbindResp(sequence_number=sequence))
             self._close(events, by_peer=True, reason="peer sent unbind")
             return
-        if self.config.window and len(self._awaiting_answer) >= self.config.window:
-            events.append(self._refuse(pdu, self.config.window_status, counted=False))
+        if self.window and len(self._awaiting_answer) >= self.window:
+            events.append(self._refuse(pdu, self.config.window_status))
             return
         self._awaiting_answer.add(sequence)
         events.append(RequestReceived(pdu))
@@ -427,7 +428,7 @@ class Session:
             pdu.tlvs = {}
         self._out.append(encode(pdu))
 
-    def _refuse(self, pdu: Pdu, status: int, *, counted: bool = True) -> ProtocolViolation:
+    def _refuse(self, pdu: Pdu, status: int) -> ProtocolViolation:
         response_cls = REGISTRY.get(pdu.command_id | RESPONSE_BIT)
         answer: Pdu = (response_cls or GenericNack)(sequence_number=pdu.sequence_number, command_status=status)
         self._queue(answer)

@@ -78,7 +78,7 @@ def parse_smpp_time(value: str, *, now: float) -> float | None:
         period = (
             yy * SECONDS_PER_YEAR + mo * SECONDS_PER_MONTH + dd * 86_400 + hh * 3_600 + mi * 60 + ss
         )
-        return now + period
+        return float(now + period)
     if p not in "+-":
         raise SmppTimeError(f"invalid SMPP time {value!r}: last character must be '+', '-' or 'R', got {p!r}")
     tenths, nn = int(digits[12]), int(digits[13:15])

@@ -1,0 +1,418 @@
+"""The carrier core every front end submits into: accept, decide, store, schedule, deliver and receipt."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+from simulator.config import Config
+from simulator.smpp import text as sms_text
+from simulator.smpp.status import Status
+
+from .accounts import Account, Accounts
+from .clock import Clock, SystemClock
+from .handsets import HandsetConfig, Handsets
+from .ids import IdFormat, MessageIds
+from .metrics import Metrics
+from .outbox import Outbox, RetryPolicy
+from .records import Inbound, Message, MessageState, Receipt
+from .scenario import DeliveryOutcome, Scenario, Traffic
+from .scheduler import Scheduler
+from .store import MessageStore
+
+_log = logging.getLogger("carrier_sim.carrier")
+
+# registered_delivery bits (SMPP 3.4 5.2.17)
+RECEIPT_MASK = 0x03
+RECEIPT_ANY = 0x01
+RECEIPT_FAILURE = 0x02
+INTERMEDIATE = 0x10
+
+
+@dataclass(slots=True)
+class Submission:
+    """One submitted PDU's worth of message, in front-end-neutral terms."""
+
+    system_id: str
+    channel: str  # smpp, http, smtp
+    source: str
+    destination: str
+    data_coding: int = 0
+    short_message: bytes = b""
+    esm_class: int = 0
+    registered_delivery: int = 0
+    schedule_at: float | None = None  # wall clock
+    expire_at: float | None = None  # wall clock
+    sar: tuple[int, int, int] | None = None
+    message_payload: bytes | None = None
+    legacy: bool = False
+    id_format: str | None = None  # None: the account's format
+    ref: Any = None
+
+
+@dataclass(slots=True)
+class SubmitResult:
+    status: int
+    message_id: str = ""
+    latency: float = 0.0
+    respond: bool = True
+    nack: bool = False
+    omit_body: bool = False
+    message: Message | None = None
+
+
+@dataclass(slots=True)
+class _Group:
+    """The parts of a long message seen so far."""
+
+    parts: dict[int, Message] = field(default_factory=dict)
+
+
+class Carrier:
+    """The one carrier: accounts, store, scheduler, scenario, handsets and the receipt/MO outbox."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        clock: Clock | None = None,
+        scenario: Scenario | None = None,
+        store_capacity: int = 1_000_000,
+        handsets: HandsetConfig | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.config = config or Config()
+        self.clock = clock or SystemClock()
+        self.scheduler = Scheduler(self.clock)
+        self.store = MessageStore(store_capacity)
+        self.ids = MessageIds(_state_path(self.config))
+        self.accounts = Accounts(self.config.accounts, self.clock)
+        self.outbox = Outbox(self.scheduler, self.clock, retry)
+        self.handsets = Handsets(handsets)
+        self.scenario = scenario or Scenario()
+        self.metrics = Metrics()
+        self.reassembler = sms_text.Reassembler()
+        self._groups: dict[tuple, _Group] = {}
+        self._mo_refs = count(1)
+        self._listeners: list[Callable[[Message, str], None]] = []
+        self._last_sender_account: dict[tuple[str, str], str] = {}  # (handset, sender) -> system_id
+
+    # ------------------------------------------------------------------ observers
+
+    def add_listener(self, callback: Callable[[Message, str], None]) -> None:
+        """Called as (message, event) on each lifecycle step; HTTP front ends turn these into callbacks."""
+        self._listeners.append(callback)
+
+    def _event(self, message: Message, event: str, detail: str = "") -> None:
+        message.log(self.clock.wall(), event, detail)
+        for listener in self._listeners:
+            try:
+                listener(message, event)
+            except Exception:  # a front end's bug must not break the carrier
+                _log.exception("listener failed on %s", event)
+
+    # ------------------------------------------------------------------ submission
+
+    def submit(self, sub: Submission, account: Account | None = None) -> SubmitResult:
+        """Decide on one submitted message. The caller answers its client with the result."""
+        metrics = self.metrics
+        account = account or self.accounts.get_or_create(sub.system_id)
+        if not account.bucket.try_acquire():
+            metrics.submitted(account.config.throttle_status)
+            return SubmitResult(int(account.config.throttle_status))
+        destination = sub.destination.strip()
+        if not destination or not destination.lstrip("+").isalnum():
+            metrics.submitted(Status.ESME_RINVDSTADR)
+            return SubmitResult(Status.ESME_RINVDSTADR)
+        now = self.clock.wall()
+        if sub.schedule_at is not None and sub.schedule_at < now - 1.0:
+            metrics.submitted(Status.ESME_RINVSCHED)
+            return SubmitResult(Status.ESME_RINVSCHED)
+        if sub.expire_at is not None and sub.expire_at < now - 1.0:
+            metrics.submitted(Status.ESME_RINVEXPIRY)
+            return SubmitResult(Status.ESME_RINVEXPIRY)
+
+        payload, concat = self._split_concat(sub)
+        part, parts = (concat[2], concat[1]) if concat else (1, 1)
+        traffic = Traffic(
+            system_id=account.system_id, channel=sub.channel, source=sub.source, destination=destination,
+            text=sms_text.decode(payload, sub.data_coding), data_coding=sub.data_coding, segments=parts,
+        )
+        opted_out = self.handsets.opted_out(destination, sub.source)
+        if opted_out and self.handsets.config.opted_out_status:
+            metrics.submitted(self.handsets.config.opted_out_status)
+            return SubmitResult(self.handsets.config.opted_out_status)
+        decision = self.scenario.submit_outcome(traffic)
+        if decision.status != Status.ESME_ROK:
+            metrics.submitted(decision.status)
+            return SubmitResult(decision.status, latency=decision.latency, respond=decision.respond,
+                                nack=decision.nack, omit_body=decision.omit_body)
+
+        fmt = sub.id_format or account.config.id_format
+        message = Message(
+            id=self.ids.next(IdFormat(fmt), legacy=sub.legacy),
+            system_id=account.system_id, channel=sub.channel, source=sub.source, destination=destination,
+            data_coding=sub.data_coding, payload=payload, submitted_at=now,
+            registered_delivery=sub.registered_delivery, esm_class=sub.esm_class,
+            schedule_at=sub.schedule_at, expire_at=sub.expire_at, legacy=sub.legacy, part=part, parts=parts,
+            ref=sub.ref,
+        )
+        message.log(now, "submitted", f"{sub.channel} from {account.system_id}")
+        self.store.add(message)
+        metrics.submitted(Status.ESME_ROK)
+
+        if sub.registered_delivery & INTERMEDIATE:
+            self.scheduler.call_later(0.0, self._intermediate, message)
+        if concat is None:
+            self._accept([message], traffic, opted_out)
+        else:
+            self._collect_part(message, sub, concat, opted_out)
+        return SubmitResult(Status.ESME_ROK, message.id, decision.latency, decision.respond, decision.nack,
+                            decision.omit_body, message)
+
+    def _split_concat(self, sub: Submission) -> tuple[bytes, tuple[int, int, int] | None]:
+        """The payload and (ref, total, seq) of a part of a long message, from its UDH or SAR TLVs."""
+        if sub.message_payload is not None:
+            return sub.message_payload, None
+        if sub.esm_class & sms_text.UDHI:
+            try:
+                ies, payload = sms_text.parse_udh(sub.short_message)
+            except sms_text.TextEncodingError:
+                return sub.short_message, None
+            info = sms_text.concat_info(ies)
+            if info and info[1] > 1:
+                return payload, info
+            return payload, None
+        if sub.sar and sub.sar[1] > 1:
+            return sub.short_message, sub.sar
+        return sub.short_message, None
+
+    def _collect_part(self, message: Message, sub: Submission, concat: tuple[int, int, int], opted_out: bool) -> None:
+        ref, total, seq = concat
+        key = (message.system_id, sub.source, message.destination, ref, total)
+        message.group = f"{message.system_id}:{ref}:{total}"
+        group = self._groups.setdefault(key, _Group())
+        group.parts[seq] = message
+        if len(group.parts) < total:
+            return
+        del self._groups[key]
+        messages = [group.parts[i] for i in sorted(group.parts)]
+        text = "".join(m.text for m in messages)
+        traffic = Traffic(
+            system_id=message.system_id, channel=message.channel, source=message.source,
+            destination=message.destination, text=text, data_coding=messages[0].data_coding, segments=total,
+        )
+        self._accept(messages, traffic, opted_out)
+
+    def _accept(self, messages: list[Message], traffic: Traffic, opted_out: bool) -> None:
+        """A whole (logical) message is in: decide its fate and schedule its delivery."""
+        outcome = self.scenario.delivery_outcome(traffic)
+        if opted_out:
+            outcome = _with_state(outcome, MessageState.REJECTED, self.handsets.config.opted_out_error)
+        first = messages[0]
+        wall = self.clock.wall()
+        start = max(wall, first.schedule_at or wall)
+        deliver_at = start + outcome.delay
+        if first.expire_at is not None and deliver_at > first.expire_at:
+            deliver_at = max(wall, first.expire_at)
+            outcome = _with_state(outcome, MessageState.EXPIRED, outcome.err or 3)
+        for message in messages:
+            if message.schedule_at is not None and message.schedule_at > wall:
+                message.state = MessageState.SCHEDULED
+                self._event(message, "scheduled", f"for {message.schedule_at:.3f}")
+            message.log(wall, "outcome", f"{outcome.state.name} in {deliver_at - wall:.3f}s")
+        self.scheduler.call_later(deliver_at - wall, self._complete, messages, outcome)
+
+    # ------------------------------------------------------------------ completion
+
+    def _complete(self, messages: list[Message], outcome: DeliveryOutcome) -> None:
+        live = [m for m in messages if m.state is not MessageState.DELETED]
+        if not live:
+            return
+        done = self.clock.wall()
+        for message in live:
+            message.state = outcome.state
+            message.error = outcome.err
+            message.network_error = outcome.network_error
+            message.final_at = done
+            self._event(message, "final", f"{outcome.state.name} err={outcome.err}")
+        self.metrics.finished(outcome.state)
+        if outcome.state is MessageState.DELIVERED:
+            self._hand_over(live)
+        self._send_receipts(live, outcome, done)
+
+    def _send_receipts(self, messages: list[Message], outcome: DeliveryOutcome, done: float) -> None:
+        first = messages[0]
+        wanted = first.registered_delivery & RECEIPT_MASK
+        if not wanted or (wanted == RECEIPT_FAILURE and outcome.state.is_success):
+            return
+        if outcome.lost:
+            for message in messages:
+                message.log(done, "receipt_lost", "by scenario")
+            return
+        account = self.accounts.get(first.system_id)
+        per_segment = outcome.per_segment or (account is not None and account.config.receipts.per_segment)
+        targets = messages if per_segment else [first]
+        text = "".join(m.text for m in messages)
+        for message in targets:
+            receipt = Receipt(
+                message=message, state=outcome.state, error=outcome.err, done_at=done,
+                network_error=outcome.network_error, text=text, submitted_parts=1,
+                mangle_id=outcome.wrong_id,
+            )
+            copies = 2 if outcome.duplicate else 1
+            for _ in range(copies):
+                self.deliver_receipt(receipt, out_of_order=outcome.out_of_order)
+
+    def deliver_receipt(self, receipt: Receipt, *, out_of_order: bool = False) -> None:
+        message = receipt.message
+        if out_of_order:
+            # Held back so a later receipt overtakes it.
+            self.scheduler.call_later(1.0, self.deliver_receipt, receipt)
+            return
+        self.metrics.receipt(receipt.state)
+        message.log(self.clock.wall(), "receipt_queued", receipt.state.name)
+        self.outbox.post(message.system_id, receipt)
+
+    def _intermediate(self, message: Message) -> None:
+        if message.state.is_final:
+            return
+        state = MessageState.ACCEPTED if message.state is MessageState.SCHEDULED else MessageState.ENROUTE
+        self.deliver_receipt(Receipt(message=message, state=state, error=0, done_at=self.clock.wall(),
+                                     text=message.text, intermediate=True))
+
+    def _hand_over(self, messages: list[Message]) -> None:
+        """A delivered message reaches its destination: another account (as MO) or a virtual handset."""
+        first = messages[0]
+        owner = self.accounts.owner_of(first.destination)
+        text = "".join(m.text for m in messages)
+        if owner is not None and owner.system_id != first.system_id:
+            self._route_inbound(first.source, first.destination, text, first.data_coding, owner.system_id,
+                                origin=first.system_id)
+            return
+        merged = Message(
+            id=first.id, system_id=first.system_id, channel=first.channel, source=first.source,
+            destination=first.destination, data_coding=first.data_coding,
+            payload=b"".join(m.payload for m in messages), submitted_at=first.submitted_at,
+            state=MessageState.DELIVERED, parts=len(messages),
+        ) if len(messages) > 1 else first
+        self._last_sender_account[(first.destination, first.source)] = first.system_id
+        for reply in self.handsets.receive(merged):
+            self.handset_send(reply.source, reply.destination, reply.text)
+
+    # ------------------------------------------------------------------ MO and P2P
+
+    def handset_send(self, source: str, destination: str, text: str, *, data_coding: int | None = None,
+                     system_id: str | None = None) -> Message:
+        """A handset sends a message (MO): to an account's number, back to an A2P sender, or to another handset."""
+        target = system_id or self._mo_target(source, destination)
+        coding = sms_text.choose_data_coding(text) if data_coding is None else data_coding
+        keyword_reply = self.handsets.keyword(source, destination, text)
+        if target is None:
+            # Handset to handset (P2P within the carrier).
+            message = self._mo_record(source, destination, text, coding, "")
+            message.state = MessageState.DELIVERED
+            self.handsets.receive(message)
+            return message
+        message = self._route_inbound(source, destination, text, coding, target, origin="")
+        if keyword_reply:
+            self._carrier_reply(destination, source, keyword_reply)
+        return message
+
+    def _mo_target(self, source: str, destination: str) -> str | None:
+        owner = self.accounts.owner_of(destination)
+        if owner is not None:
+            return owner.system_id
+        return self._last_sender_account.get((source, destination))
+
+    def _mo_record(self, source: str, destination: str, text: str, coding: int, system_id: str) -> Message:
+        message = Message(
+            id=self.ids.next(IdFormat.HEX), system_id=system_id, channel="handset", source=source,
+            destination=destination, data_coding=coding, payload=sms_text.encode(text, coding),
+            submitted_at=self.clock.wall(), direction="mo",
+        )
+        message.log(message.submitted_at, "mo_received", f"from {source}")
+        self.store.add(message)
+        return message
+
+    def _route_inbound(self, source: str, destination: str, text: str, coding: int, system_id: str, *,
+                       origin: str) -> Message:
+        message = self._mo_record(source, destination, text, coding, system_id)
+        if origin:
+            message.log(message.submitted_at, "p2p", f"from account {origin}")
+        parts, coding = sms_text.make_parts(text, coding, method="udh", ref=next(self._mo_refs) & 0xFF)
+        for part in parts:
+            self.outbox.post(system_id, Inbound(message=message, short_message=part.short_message,
+                                                udhi=part.esm_class_udhi, sar=part.sar,
+                                                message_payload=part.message_payload))
+        self.metrics.mo()
+        return message
+
+    def _carrier_reply(self, sender: str, handset: str, text: str) -> None:
+        """STOP/START/HELP confirmations: the carrier answers the handset on the sender's behalf."""
+        message = self._mo_record(sender, handset, text, sms_text.choose_data_coding(text), "")
+        message.direction = "mt"
+        message.state = MessageState.DELIVERED
+        self.handsets.receive(message)
+
+    # ------------------------------------------------------------------ store operations
+
+    def query(self, message_id: str, system_id: str) -> Message | None:
+        message = self.store.get(message_id)
+        if message is None or message.system_id != system_id:
+            return None
+        return message
+
+    def cancel(self, message_id: str, system_id: str) -> bool:
+        message = self.query(message_id, system_id)
+        if message is None or message.state.is_final:
+            return False
+        message.state = MessageState.DELETED
+        message.final_at = self.clock.wall()
+        self._event(message, "cancelled")
+        return True
+
+    def replace(self, message_id: str, system_id: str, payload: bytes, *, schedule_at: float | None = None,
+                expire_at: float | None = None, registered_delivery: int | None = None) -> bool:
+        message = self.query(message_id, system_id)
+        if message is None or message.state.is_final:
+            return False
+        message.payload = payload
+        if schedule_at is not None:
+            message.schedule_at = schedule_at
+        if expire_at is not None:
+            message.expire_at = expire_at
+        if registered_delivery is not None:
+            message.registered_delivery = registered_delivery
+        self._event(message, "replaced", f"{len(payload)} octets")
+        return True
+
+    def reset(self) -> None:
+        """Forget every message, held delivery, opt-out and inbox (binds stay up)."""
+        self.store.clear()
+        self.scheduler.clear()
+        self.outbox.clear()
+        self.handsets.reset()
+        self._groups.clear()
+        self._last_sender_account.clear()
+        self.metrics.reset()
+
+    def set_scenario(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+
+
+def _with_state(outcome: DeliveryOutcome, state: MessageState, err: int) -> DeliveryOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, state=state, err=err)
+
+
+def _state_path(config: Config):
+    if not config.state_dir:
+        return None
+    from pathlib import Path
+
+    return Path(config.state_dir) / "message-ids.json"

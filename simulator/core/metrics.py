@@ -1,0 +1,91 @@
+"""Carrier counters and latency histograms, rendered in the Prometheus text format."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+
+from simulator.smpp.status import status_name
+
+from .records import MessageState
+
+# Seconds. Fine at the low end, where submit responses live, coarse where receipt delays live.
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+           300.0, 3600.0)
+
+
+class Histogram:
+    __slots__ = ("counts", "total", "count")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BUCKETS) + 1)
+        self.total = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(BUCKETS, value)] += 1
+        self.total += value
+        self.count += 1
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.submits: Counter[int] = Counter()
+        self.finals: Counter[MessageState] = Counter()
+        self.receipts: Counter[MessageState] = Counter()
+        self.mos = 0
+        self.histograms: dict[str, Histogram] = {}
+
+    def submitted(self, status: int) -> None:
+        self.submits[status] += 1
+
+    def finished(self, state: MessageState) -> None:
+        self.finals[state] += 1
+
+    def receipt(self, state: MessageState) -> None:
+        self.receipts[state] += 1
+
+    def mo(self) -> None:
+        self.mos += 1
+
+    def observe(self, name: str, seconds: float) -> None:
+        histogram = self.histograms.get(name)
+        if histogram is None:
+            histogram = self.histograms[name] = Histogram()
+        histogram.observe(seconds)
+
+    def render(self, gauges: dict[str, tuple[str, float]]) -> str:
+        """The Prometheus exposition text. `gauges` maps name -> (help, value) for live figures."""
+        lines = [
+            "# HELP carrier_sim_submits_total Submitted messages by command_status.",
+            "# TYPE carrier_sim_submits_total counter",
+        ]
+        for status, value in sorted(self.submits.items()):
+            lines.append(f'carrier_sim_submits_total{{status="{status_name(status)}",code="0x{status:02X}"}} {value}')
+        lines += ["# HELP carrier_sim_messages_final_total Messages by final state.",
+                  "# TYPE carrier_sim_messages_final_total counter"]
+        for state, value in sorted(self.finals.items()):
+            lines.append(f'carrier_sim_messages_final_total{{state="{state.name}"}} {value}')
+        lines += ["# HELP carrier_sim_receipts_total Delivery receipts queued for delivery by state.",
+                  "# TYPE carrier_sim_receipts_total counter"]
+        for state, value in sorted(self.receipts.items()):
+            lines.append(f'carrier_sim_receipts_total{{state="{state.name}"}} {value}')
+        lines += ["# HELP carrier_sim_mo_total Mobile-originated messages routed to accounts.",
+                  "# TYPE carrier_sim_mo_total counter", f"carrier_sim_mo_total {self.mos}"]
+        for name, (help_text, value) in sorted(gauges.items()):
+            lines += [f"# HELP carrier_sim_{name} {help_text}", f"# TYPE carrier_sim_{name} gauge",
+                      f"carrier_sim_{name} {value:g}"]
+        for name, histogram in sorted(self.histograms.items()):
+            metric = f"carrier_sim_{name}_seconds"
+            lines += [f"# HELP {metric} Latency of {name.replace('_', ' ')}.", f"# TYPE {metric} histogram"]
+            running = 0
+            for bound, bucket_count in zip(BUCKETS, histogram.counts):
+                running += bucket_count
+                lines.append(f'{metric}_bucket{{le="{bound:g}"}} {running}')
+            lines.append(f'{metric}_bucket{{le="+Inf"}} {histogram.count}')
+            lines.append(f"{metric}_sum {histogram.total:.6f}")
+            lines.append(f"{metric}_count {histogram.count}")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,110 @@
+"""Turn the carrier's receipts and inbound messages into the deliver_sm / data_sm PDUs an account receives."""
+
+from __future__ import annotations
+
+from simulator.config import ReceiptFormatConfig
+from simulator.core.records import Inbound, Receipt
+
+from .pdu import DataSm, DeliverSm, Pdu
+from .receipts import ReceiptFormat, format_receipt, render_id
+from .text import UDHI
+from .tlv import Tag
+
+ESM_RECEIPT = 0x04  # SMSC delivery receipt
+ESM_INTERMEDIATE = 0x20  # intermediate delivery notification (registered_delivery bit 4)
+
+_formats: dict[int, ReceiptFormat] = {}
+
+
+def receipt_format(config: ReceiptFormatConfig) -> ReceiptFormat:
+    key = id(config)
+    fmt = _formats.get(key)
+    if fmt is None:
+        fmt = _formats[key] = ReceiptFormat(
+            id_format=config.id_format, date_seconds=config.date_seconds, text_label=config.text_label,  # type: ignore[arg-type]
+            per_segment=config.per_segment,
+        )
+    return fmt
+
+
+def receipt_id(receipt: Receipt, fmt: ReceiptFormat) -> str:
+    """The id the receipt carries: the account's rendering, or a scenario's deliberately wrong one."""
+    real = receipt.message.id
+    mangle = receipt.mangle_id
+    if mangle is None:
+        return render_id(real, fmt)
+    if mangle == "decimal":
+        return str(int(real, 16)) if _is_hex(real) else real
+    if mangle == "hex":
+        return format(int(real), "x") if real.isdigit() else real
+    if mangle == "uppercase":
+        return real.upper()
+    return real[:-1] + ("0" if real[-1:] != "0" else "1")  # mismatch: an id that was never issued
+
+
+def _is_hex(value: str) -> bool:
+    try:
+        int(value, 16)
+    except ValueError:
+        return False
+    return True
+
+
+def build_receipt(receipt: Receipt, config: ReceiptFormatConfig, *, legacy: bool) -> Pdu:
+    message = receipt.message
+    fmt = receipt_format(config)
+    rendered_id = receipt_id(receipt, fmt)
+    text = format_receipt(
+        message_id=rendered_id if receipt.mangle_id else message.id,
+        state=receipt.state, error=receipt.error, submit_date=message.submitted_at, done_date=receipt.done_at,
+        text=receipt.text, submitted=receipt.submitted_parts, fmt=fmt,
+    )
+    if receipt.mangle_id:
+        # format_receipt renders ids itself; a mangled id must go out exactly as mangled.
+        text = "id:" + rendered_id + text[text.index(" sub:"):]
+    cls = DataSm if config.command == "data_sm" else DeliverSm
+    pdu = cls(
+        source_addr=message.destination[:20], destination_addr=message.source[:20],
+        esm_class=ESM_INTERMEDIATE if receipt.intermediate else ESM_RECEIPT, data_coding=0,
+    )
+    raw = text.encode("ascii", "replace")
+    if not legacy:
+        pdu.tlvs[Tag.RECEIPTED_MESSAGE_ID] = rendered_id
+        pdu.tlvs[Tag.MESSAGE_STATE] = int(receipt.state)
+        if receipt.network_error is not None:
+            pdu.tlvs[Tag.NETWORK_ERROR_CODE] = receipt.network_error
+    if isinstance(pdu, DataSm):
+        pdu.tlvs[Tag.MESSAGE_PAYLOAD] = raw
+    else:
+        pdu.short_message = raw[:254]
+    return pdu
+
+
+def build_inbound(inbound: Inbound, config: ReceiptFormatConfig) -> Pdu:
+    message = inbound.message
+    if config.command == "data_sm":
+        pdu: Pdu = DataSm(
+            source_addr=message.source[:64], destination_addr=message.destination[:64],
+            esm_class=UDHI if inbound.udhi else 0, data_coding=message.data_coding,
+        )
+        pdu.tlvs[Tag.MESSAGE_PAYLOAD] = inbound.message_payload or inbound.short_message
+    else:
+        pdu = DeliverSm(
+            source_addr=message.source[:20], destination_addr=message.destination[:20],
+            esm_class=UDHI if inbound.udhi else 0, data_coding=message.data_coding,
+            short_message=inbound.short_message,
+        )
+        if inbound.message_payload is not None:
+            pdu.tlvs[Tag.MESSAGE_PAYLOAD] = inbound.message_payload
+    if inbound.sar is not None:
+        ref, total, seq = inbound.sar
+        pdu.tlvs[Tag.SAR_MSG_REF_NUM] = ref
+        pdu.tlvs[Tag.SAR_TOTAL_SEGMENTS] = total
+        pdu.tlvs[Tag.SAR_SEGMENT_SEQNUM] = seq
+    return pdu
+
+
+def build(item: Receipt | Inbound, config: ReceiptFormatConfig, *, legacy: bool) -> Pdu:
+    if isinstance(item, Receipt):
+        return build_receipt(item, config, legacy=legacy)
+    return build_inbound(item, config)

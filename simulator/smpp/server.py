@@ -1,0 +1,485 @@
+"""The asyncio SMPP listener: a thin adapter between sockets, the sans-IO session and the carrier core."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections import OrderedDict
+from dataclasses import dataclass
+from itertools import count
+from typing import Any
+
+from simulator.config import AccountConfig, SmppConfig
+from simulator.core.accounts import Account
+from simulator.core.carrier import Carrier, Submission, SubmitResult
+from simulator.core.limits import TokenBucket
+from simulator.core.outbox import Delivery
+
+from . import deliveries
+from .codec import Leniency, encode
+from .pdu import (
+    CancelSm,
+    CommandId,
+    DataSm,
+    EnquireLink,
+    GenericNack,
+    Pdu,
+    QuerySm,
+    ReplaceSm,
+    SubmitMulti,
+    SubmitSm,
+    UnsuccessSme,
+)
+from .session import (
+    BindRequested,
+    LocalProtocolError,
+    ProtocolViolation,
+    RequestReceived,
+    ResponseReceived,
+    Session,
+    SessionConfig,
+    State,
+    Unbound,
+)
+from .status import Status
+from .times import SmppTimeError, format_absolute, parse_smpp_time
+from .tlv import Tag
+
+_log = logging.getLogger("carrier_sim.smpp")
+_bind_ids = count(1)
+
+
+@dataclass(slots=True)
+class BindInfo:
+    """What the control API shows about a bind."""
+
+    id: str
+    system_id: str
+    bind_type: str
+    peer: str
+    interface_version: int
+    connected_at: float
+    window_in_use: int
+    deliveries_in_flight: int
+
+
+class SmppConnection(asyncio.Protocol):
+    """One client connection. As a bound receiver or transceiver it is also an outbox endpoint."""
+
+    def __init__(self, server: SmppServer) -> None:
+        self.server = server
+        self.carrier = server.carrier
+        self.config = server.config
+        self.session = Session(server.session_config)
+        self.id = f"b{next(_bind_ids)}"
+        self.transport: asyncio.Transport | None = None
+        self.peer = ""
+        self.mailbox = ""
+        self.account: Account | None = None
+        self.bucket: TokenBucket | None = None
+        self.loop = asyncio.get_running_loop()
+        self.connected_at = self.carrier.clock.wall()
+        self.last_received = self.loop.time()
+        self.enquire_sent_at: float | None = None
+        self.pdus_since_bind = 0
+        self._sent: OrderedDict[int, float] = OrderedDict()  # our deliver_sm sequence -> time sent
+        self._flush_pending = False
+        self._attached = False
+        self.closed = asyncio.Event()
+
+    # ------------------------------------------------------------------ transport events
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
+        self.server.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_received = self.loop.time()
+        try:
+            events = self.session.receive_data(data)
+            for event in events:
+                self._handle(event)
+        except Exception:
+            # Nothing a client sends may take the server down: log it and drop only this connection.
+            _log.exception("bind %s: unexpected error; closing the connection", self.id)
+            self.session.close()
+        self.flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.session.close()
+        self._detach()
+        self.server.connections.discard(self)
+        self.closed.set()
+
+    # ------------------------------------------------------------------ dispatch
+
+    def _handle(self, event: Any) -> None:
+        if isinstance(event, RequestReceived):
+            self.pdus_since_bind += 1
+            self._request(event.pdu)
+        elif isinstance(event, ResponseReceived):
+            self._response(event)
+        elif isinstance(event, BindRequested):
+            self._bind(event)
+        elif isinstance(event, ProtocolViolation):
+            self.server.violations += 1
+            _log.debug("bind %s: %s", self.id, event.error)
+        elif isinstance(event, Unbound):
+            _log.info("bind %s (%s): closed: %s", self.id, self.session.system_id or "-", event.reason)
+            self._detach()
+
+    def _bind(self, event: BindRequested) -> None:
+        pdu = event.pdu
+        status, account = self.carrier.accounts.authenticate(pdu.system_id, pdu.password, event.bind_type.value)
+        refusal = self.server.bind_refusal
+        if refusal and status == Status.ESME_ROK:
+            status, account = refusal, None
+        if account is None or status != Status.ESME_ROK:
+            self.session.reject_bind(status, f"bind refused with 0x{status:02X}")
+            return
+        self.account = account
+        account.binds += 1
+        config: AccountConfig = account.config
+        if config.window is not None:
+            self.session.window = config.window
+        self.bucket = TokenBucket(config.tps_per_bind or None, clock=self.carrier.clock)
+        self.session.accept_bind(account.system_id, our_system_id=self.config.system_id)
+        self.mailbox = account.system_id
+        self.pdus_since_bind = 0
+        _log.info("bind %s: %s bound as %s from %s", self.id, account.system_id, event.bind_type.value, self.peer)
+        if event.bind_type.can_receive:
+            self._attached = True
+            self.carrier.outbox.attach(self)
+
+    def _detach(self) -> None:
+        if self.account is not None:
+            self.account.binds = max(0, self.account.binds - 1)
+            self.account = None
+        if self._attached:
+            self._attached = False
+            self.carrier.outbox.detach(self)
+
+    def _request(self, pdu: Pdu) -> None:
+        command_id = pdu.command_id
+        if command_id == CommandId.SUBMIT_SM or command_id == CommandId.DATA_SM:
+            self._submit(pdu)  # type: ignore[arg-type]
+        elif command_id == CommandId.SUBMIT_MULTI:
+            self._submit_multi(pdu)  # type: ignore[arg-type]
+        elif command_id == CommandId.QUERY_SM:
+            self._query(pdu)  # type: ignore[arg-type]
+        elif command_id == CommandId.CANCEL_SM:
+            ok = self.carrier.cancel(pdu.message_id, self.session.system_id)  # type: ignore[attr-defined]
+            self.session.respond(pdu.response(Status.ESME_ROK if ok else Status.ESME_RCANCELFAIL))
+        elif command_id == CommandId.REPLACE_SM:
+            self._replace(pdu)  # type: ignore[arg-type]
+        else:
+            self.session.respond(pdu.response(Status.ESME_RINVCMDID))
+
+    def _times(self, pdu: SubmitSm | SubmitMulti | DataSm | ReplaceSm) -> tuple[float | None, float | None, int]:
+        now = self.carrier.clock.wall()
+        schedule = getattr(pdu, "schedule_delivery_time", "")
+        validity = getattr(pdu, "validity_period", "")
+        try:
+            schedule_at = parse_smpp_time(schedule, now=now) if schedule else None
+        except SmppTimeError:
+            return None, None, Status.ESME_RINVSCHED
+        try:
+            expire_at = parse_smpp_time(validity, now=now) if validity else None
+        except SmppTimeError:
+            return None, None, Status.ESME_RINVEXPIRY
+        return schedule_at, expire_at, Status.ESME_ROK
+
+    def _throttled(self) -> int:
+        bucket = self.bucket
+        if bucket is not None and not bucket.try_acquire():
+            assert self.account is not None or True
+            return int(self.account.config.throttle_status) if self.account else Status.ESME_RTHROTTLED
+        return Status.ESME_ROK
+
+    def _submission(self, pdu: SubmitSm | DataSm | SubmitMulti, destination: str, schedule_at, expire_at) -> Submission:
+        tlvs = pdu.tlvs
+        sar = None
+        if Tag.SAR_MSG_REF_NUM in tlvs and Tag.SAR_TOTAL_SEGMENTS in tlvs and Tag.SAR_SEGMENT_SEQNUM in tlvs:
+            sar = (tlvs[Tag.SAR_MSG_REF_NUM], tlvs[Tag.SAR_TOTAL_SEGMENTS], tlvs[Tag.SAR_SEGMENT_SEQNUM])
+        payload = tlvs.get(Tag.MESSAGE_PAYLOAD)
+        return Submission(
+            system_id=self.session.system_id, channel="smpp", source=pdu.source_addr, destination=destination,
+            data_coding=pdu.data_coding, short_message=getattr(pdu, "short_message", b""), esm_class=pdu.esm_class,
+            registered_delivery=pdu.registered_delivery, schedule_at=schedule_at, expire_at=expire_at, sar=sar,  # type: ignore[arg-type]
+            message_payload=payload if isinstance(payload, bytes) else None, legacy=self.session.legacy,
+        )
+
+    def _submit(self, pdu: SubmitSm | DataSm) -> None:
+        status = self._throttled()
+        if status:
+            self.session.respond(pdu.response(status))
+            return
+        schedule_at, expire_at, status = self._times(pdu)
+        if status:
+            self.session.respond(pdu.response(status))
+            return
+        result = self.carrier.submit(self._submission(pdu, pdu.destination_addr, schedule_at, expire_at), self.account)
+        self._answer(pdu, result)
+        self.server.after_submit(self)
+
+    def _answer(self, pdu: Pdu, result: SubmitResult, **fields: Any) -> None:
+        if not result.respond:
+            self.session.forget(pdu.sequence_number)
+            return
+        if result.nack:
+            response: Pdu = GenericNack(sequence_number=pdu.sequence_number, command_status=result.status or Status.ESME_RSYSERR)
+        elif result.status:
+            response = pdu.response(result.status, **fields)
+        else:
+            response = pdu.response(result.status, message_id=result.message_id, **fields)
+        if result.latency > 0:
+            self.carrier.scheduler.call_later(result.latency, self._respond_later, response, result.omit_body)
+        else:
+            self._respond(response, result.omit_body)
+
+    def _respond(self, response: Pdu, omit_body: bool) -> None:
+        if omit_body:
+            self.session.forget(response.sequence_number)
+            self.session.send_raw(encode(response, omit_body=True))
+        else:
+            self.session.respond(response)
+
+    def _respond_later(self, response: Pdu, omit_body: bool) -> None:
+        if self.session.state is State.CLOSED:
+            return
+        self._respond(response, omit_body)
+        self.flush()
+
+    def _submit_multi(self, pdu: SubmitMulti) -> None:
+        status = self._throttled()
+        if status:
+            self.session.respond(pdu.response(status))
+            return
+        schedule_at, expire_at, status = self._times(pdu)
+        if status:
+            self.session.respond(pdu.response(status))
+            return
+        first: SubmitResult | None = None
+        failed: list[UnsuccessSme] = []
+        for dest in pdu.dest_addresses:
+            if dest.dest_flag != 1:
+                failed.append(UnsuccessSme(0, 0, dest.address, Status.ESME_RCNTSUBDL))
+                continue
+            result = self.carrier.submit(self._submission(pdu, dest.address, schedule_at, expire_at), self.account)
+            if result.status:
+                failed.append(UnsuccessSme(dest.ton, dest.npi, dest.address, result.status))
+            elif first is None:
+                first = result
+        if first is None:
+            status = failed[0].error_status if len(failed) == 1 else Status.ESME_RSUBMITFAIL
+            self.session.respond(pdu.response(status, unsuccess_sme=tuple(failed)))
+            return
+        self._answer(pdu, first, unsuccess_sme=tuple(failed))
+
+    def _query(self, pdu: QuerySm) -> None:
+        message = self.carrier.query(pdu.message_id, self.session.system_id)
+        if message is None:
+            self.session.respond(pdu.response(Status.ESME_RQUERYFAIL))
+            return
+        final = format_absolute(message.final_at) if message.final_at is not None and message.state.is_final else ""
+        self.session.respond(pdu.response(
+            message_id=pdu.message_id, final_date=final, message_state=int(message.state),
+            error_code=min(message.error, 255),
+        ))
+
+    def _replace(self, pdu: ReplaceSm) -> None:
+        schedule_at, expire_at, status = self._times(pdu)
+        if status:
+            self.session.respond(pdu.response(status))
+            return
+        payload = pdu.tlvs.get(Tag.MESSAGE_PAYLOAD, pdu.short_message)
+        ok = self.carrier.replace(pdu.message_id, self.session.system_id, bytes(payload),  # type: ignore[arg-type]
+                                  schedule_at=schedule_at, expire_at=expire_at,
+                                  registered_delivery=pdu.registered_delivery)
+        self.session.respond(pdu.response(Status.ESME_ROK if ok else Status.ESME_RREPLACEFAIL))
+
+    def _response(self, event: ResponseReceived) -> None:
+        context = event.context
+        if isinstance(context, Delivery):
+            self._sent.pop(event.pdu.sequence_number, None)
+            status = event.pdu.command_status
+            ok = status == Status.ESME_ROK and not isinstance(event.pdu, GenericNack)
+            self.carrier.outbox.settle(context, ok, "" if ok else f"answered 0x{status:02X}")
+        elif event.request_command_id == CommandId.ENQUIRE_LINK:
+            self.enquire_sent_at = None
+
+    # ------------------------------------------------------------------ outbox endpoint
+
+    def has_capacity(self) -> bool:
+        return self.session.state is State.BOUND and len(self._sent) < self.config.deliver_window
+
+    def offer(self, delivery: Delivery) -> None:
+        account = self.carrier.accounts.get(self.mailbox)
+        receipts = account.config.receipts if account else AccountConfig(system_id="x").receipts
+        pdu = deliveries.build(delivery.item, receipts, legacy=self.session.legacy)
+        try:
+            sequence = self.session.send_request(pdu, delivery)
+        except LocalProtocolError as error:
+            self.carrier.outbox.settle(delivery, False, str(error))
+            return
+        self._sent[sequence] = self.loop.time()
+        self._flush_soon()
+
+    # ------------------------------------------------------------------ writing
+
+    def _flush_soon(self) -> None:
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_pending = False
+        transport = self.transport
+        if transport is None:
+            return
+        data = self.session.data_to_send()
+        if data and not transport.is_closing():
+            transport.write(data)
+        if self.session.state is State.CLOSED and not transport.is_closing():
+            transport.close()
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def tick(self, now: float) -> None:
+        """Once a second: partial PDUs, deliver_sm timeouts, enquire_link and inactivity."""
+        config = self.config
+        session = self.session
+        if session.has_partial and now - self.last_received > config.partial_pdu_timeout:
+            session.discard_partial()
+        timeout = config.response_timeout
+        while self._sent:
+            sequence, sent_at = next(iter(self._sent.items()))
+            if now - sent_at < timeout:
+                break
+            del self._sent[sequence]
+            context = session.expire(sequence)
+            if isinstance(context, Delivery):
+                self.carrier.outbox.settle(context, False, "no deliver_sm_resp")
+        if session.state is State.BOUND:
+            idle = now - self.last_received
+            if config.inactivity_timeout and idle > config.inactivity_timeout:
+                _log.info("bind %s: inactive for %.0fs; unbinding", self.id, idle)
+                self.unbind()
+            elif self.enquire_sent_at is not None:
+                if now - self.enquire_sent_at > config.enquire_link_timeout:
+                    _log.info("bind %s: enquire_link unanswered; dropping the bind", self.id)
+                    self.abort()
+                    return
+            elif config.enquire_link_interval and idle > config.enquire_link_interval:
+                self.enquire_sent_at = now
+                session.send_request(EnquireLink())
+        elif session.state is State.UNBINDING and self.enquire_sent_at is None:
+            self.enquire_sent_at = now  # reuse as the unbind deadline
+        elif session.state is State.UNBINDING and now - (self.enquire_sent_at or now) > config.enquire_link_timeout:
+            self.abort()
+            return
+        self.flush()
+
+    def unbind(self) -> None:
+        if self.session.state is State.BOUND:
+            self.session.unbind()
+            self.enquire_sent_at = None
+            self.flush()
+
+    def abort(self) -> None:
+        self.session.close()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def info(self) -> BindInfo:
+        return BindInfo(
+            id=self.id, system_id=self.session.system_id, bind_type=self.session.bind_type.value if self.session.bind_type else "",
+            peer=self.peer, interface_version=self.session.interface_version, connected_at=self.connected_at,
+            window_in_use=self.session.window_in_use, deliveries_in_flight=len(self._sent),
+        )
+
+
+class SmppServer:
+    """Listens for SMPP (and SMPP over TLS) and serves each connection with an SmppConnection."""
+
+    def __init__(self, carrier: Carrier, config: SmppConfig | None = None) -> None:
+        self.carrier = carrier
+        self.config = config or carrier.config.smpp
+        leniency = Leniency(fields=frozenset(self.config.leniency.fields), max_length=self.config.leniency.max_length)
+        self.session_config = SessionConfig(
+            window=self.config.window, window_status=int(self.config.window_status), max_pdu=self.config.max_pdu,
+            leniency=leniency,
+        )
+        self.connections: set[SmppConnection] = set()
+        self.servers: list[asyncio.base_events.Server] = []
+        self.violations = 0
+        self.bind_refusal = 0  # a scenario's outage: refuse every bind with this status
+        self._ticker: asyncio.Task[None] | None = None
+
+    async def start(self) -> list[tuple[str, int, bool]]:
+        """Start listening; returns (host, port, tls) for each listener (port 0 picks a free port)."""
+        loop = asyncio.get_running_loop()
+        config = self.config
+        listening = []
+        server = await loop.create_server(lambda: SmppConnection(self), config.host, config.port, reuse_address=True,
+                                          backlog=4096)
+        self.servers.append(server)
+        listening.append((config.host, server.sockets[0].getsockname()[1], False))
+        if config.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(config.tls.cert, config.tls.key)
+            tls_server = await loop.create_server(lambda: SmppConnection(self), config.host, config.tls.port,
+                                                  ssl=context, reuse_address=True, backlog=4096)
+            self.servers.append(tls_server)
+            listening.append((config.host, tls_server.sockets[0].getsockname()[1], True))
+        self._ticker = asyncio.create_task(self._tick_forever(), name="smpp-housekeeping")
+        return listening
+
+    async def _tick_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            now = loop.time()
+            for connection in list(self.connections):
+                try:
+                    connection.tick(now)
+                except Exception:
+                    _log.exception("bind %s: housekeeping failed", connection.id)
+
+    def after_submit(self, connection: SmppConnection) -> None:
+        """Hook for scenario connection faults (disconnect after N PDUs, forced rebinds)."""
+
+    def binds(self) -> list[SmppConnection]:
+        return [c for c in self.connections if c.session.state is State.BOUND]
+
+    def find(self, bind_id: str) -> SmppConnection | None:
+        for connection in self.connections:
+            if connection.id == bind_id:
+                return connection
+        return None
+
+    async def stop(self, *, grace: float = 2.0) -> None:
+        """Stop accepting, unbind every session, and close what has not answered within `grace` seconds."""
+        for server in self.servers:
+            server.close()
+        for connection in list(self.connections):
+            connection.unbind()
+        waiters = [c.closed.wait() for c in list(self.connections)]
+        if waiters:
+            done, pending = await asyncio.wait([asyncio.ensure_future(w) for w in waiters], timeout=grace)
+            for task in pending:
+                task.cancel()
+        for connection in list(self.connections):
+            connection.abort()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            try:
+                await self._ticker
+            except asyncio.CancelledError:
+                pass
+        for server in self.servers:
+            await server.wait_closed()
