@@ -91,17 +91,17 @@ class SmppConnection(asyncio.Protocol):
     # ------------------------------------------------------------------ transport events
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
         self.server.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
         self.last_received = self.loop.time()
+        session = self.session
         try:
-            events = self.session.receive_data(data)
-            for event in events:
+            session.feed(data)
+            while (event := session.next_event()) is not None:
                 self._handle(event)
         except Exception:
             # Nothing a client sends may take the server down: log it and drop only this connection.

@@ -8,7 +8,8 @@ act on. Modelled on h11: feed `receive_data()`, act on the returned events, call
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -176,6 +177,7 @@ class Session:
         self._outstanding: dict[int, _Outstanding] = {}
         self._awaiting_answer: set[int] = set()  # sequence numbers of the peer's requests we still owe
         self._pending_bind: _Bind | None = None
+        self._events: deque[Event] = deque()
 
     # ---------------------------------------------------------------- properties
 
@@ -202,37 +204,55 @@ class Session:
     # ---------------------------------------------------------------- input
 
     def receive_data(self, data: bytes) -> list[Event]:
-        """Feed bytes from the peer; returns the events they complete, in order."""
-        if self.state is State.CLOSED:
-            return []
-        buffer = self._buffer
-        buffer += data
-        events: list[Event] = []
-        offset = 0
-        size = len(buffer)
-        max_pdu = self.config.max_pdu
-        while size - offset >= HEADER_SIZE and self.state is not State.CLOSED:
-            length, command_id, status, sequence = HEADER.unpack_from(buffer, offset)
-            if length < HEADER_SIZE or length > max_pdu:
-                error = BadCommandLength(
-                    Status.ESME_RINVCMDLEN,
-                    f"command_length {length} is outside {HEADER_SIZE}..{max_pdu}",
-                    command_id=command_id,
-                    sequence_number=sequence,
-                )
-                # The framing is lost: answer, then drop what is buffered so the stream can recover
-                # at the peer's next write instead of reading garbage as headers forever.
-                events.append(self._violation(error, answer_with_nack=True))
-                offset = size
-                break
-            if size - offset < length:
-                break
-            self.pdus_received += 1
-            frame = bytes(buffer[offset : offset + length])
-            offset += length
-            self._handle_frame(frame, command_id, status, sequence, events)
-        del buffer[:offset]
+        """Feed bytes and return every event they complete (`feed` + `next_event` until None)."""
+        self.feed(data)
+        events = []
+        while (event := self.next_event()) is not None:
+            events.append(event)
         return events
+
+    def feed(self, data: bytes) -> None:
+        """Add bytes from the peer. Nothing is parsed until `next_event()` asks for it."""
+        if self.state is not State.CLOSED:
+            self._buffer += data
+
+    def next_event(self) -> Event | None:
+        """The next event, parsing one more PDU if needed; None when the bytes so far are used up.
+
+        One PDU at a time, so what the application answers between two calls (a submit_sm_resp)
+        counts before the next request is checked against the window.
+        """
+        pending = self._events
+        while not pending:
+            if self.state is State.CLOSED or not self._parse_one():
+                return None
+        return pending.popleft()
+
+    def _parse_one(self) -> bool:
+        buffer = self._buffer
+        size = len(buffer)
+        if size < HEADER_SIZE:
+            return False
+        length, command_id, status, sequence = HEADER.unpack_from(buffer, 0)
+        if length < HEADER_SIZE or length > self.config.max_pdu:
+            error = BadCommandLength(
+                Status.ESME_RINVCMDLEN,
+                f"command_length {length} is outside {HEADER_SIZE}..{self.config.max_pdu}",
+                command_id=command_id,
+                sequence_number=sequence,
+            )
+            # The framing is lost: answer, then drop what is buffered so the stream can recover
+            # at the peer's next write instead of reading garbage as headers forever.
+            self._events.append(self._violation(error, answer_with_nack=True))
+            buffer.clear()
+            return True
+        if size < length:
+            return False
+        self.pdus_received += 1
+        frame = bytes(buffer[:length])
+        del buffer[:length]
+        self._handle_frame(frame, command_id, status, sequence, self._events)
+        return True
 
     def discard_partial(self) -> ProtocolViolation | None:
         """Called by the adapter when a partial PDU has waited too long: answer and drop it."""
@@ -251,7 +271,7 @@ class Session:
     def has_partial(self) -> bool:
         return bool(self._buffer)
 
-    def _handle_frame(self, frame: bytes, command_id: int, status: int, sequence: int, events: list[Event]) -> None:
+    def _handle_frame(self, frame: bytes, command_id: int, status: int, sequence: int, events: deque[Event]) -> None:
         is_response = bool(command_id & RESPONSE_BIT)
         if is_response:
             self._handle_response(frame, command_id, status, sequence, events)
@@ -303,7 +323,7 @@ class Session:
         self._awaiting_answer.add(sequence)
         events.append(RequestReceived(pdu))
 
-    def _handle_bind(self, pdu: _Bind, events: list[Event]) -> None:
+    def _handle_bind(self, pdu: _Bind, events: deque[Event] | list[Event]) -> None:
         if self.state is not State.OPEN:
             events.append(self._refuse(pdu, Status.ESME_RALYBND))
             return
@@ -316,7 +336,7 @@ class Session:
         self._pending_bind = pdu
         events.append(BindRequested(pdu, bind_type))
 
-    def _handle_response(self, frame: bytes, command_id: int, status: int, sequence: int, events: list[Event]) -> None:
+    def _handle_response(self, frame: bytes, command_id: int, status: int, sequence: int, events: deque[Event] | list[Event]) -> None:
         # A response is never answered, whatever is wrong with it.
         outstanding = self._outstanding.pop(sequence, None)
         try:
@@ -360,11 +380,11 @@ class Session:
         if pdu is None or self.state is not State.BINDING:
             raise LocalProtocolError("no bind is waiting for a verdict")
         self._pending_bind = None
-        events: list[Event] = []
+        events: deque[Event] | list[Event] = []
         self.reject_bind_pdu(pdu, status, events, reason=reason)
         return events
 
-    def reject_bind_pdu(self, pdu: _Bind, status: int, events: list[Event], *, reason: str) -> None:
+    def reject_bind_pdu(self, pdu: _Bind, status: int, events: deque[Event] | list[Event], *, reason: str) -> None:
         # SMPP 3.4: a failed bind's response carries no body; then the connection is closed.
         self._queue(pdu.response(status))
         self._close(events, by_peer=False, reason=reason)
@@ -445,7 +465,7 @@ class Session:
         self._queue(answer)
         return ProtocolViolation(error, answer)
 
-    def _close(self, events: list[Event], *, by_peer: bool, reason: str) -> None:
+    def _close(self, events: deque[Event] | list[Event], *, by_peer: bool, reason: str) -> None:
         self.state = State.CLOSED
         self._awaiting_answer.clear()
         events.append(Unbound(by_peer=by_peer, reason=reason))
