@@ -310,17 +310,28 @@ class Carrier:
         """A handset sends a message (MO): to an account's number, back to an A2P sender, or to another handset."""
         target = system_id or self._mo_target(source, destination)
         coding = sms_text.choose_data_coding(text) if data_coding is None else data_coding
-        keyword_reply = self.handsets.keyword(source, destination, text)
+        # STOP/START/HELP apply to A2P senders: accounts, short codes and alphanumeric sender ids.
+        bare = destination.lstrip("+")
+        keyword_reply = None
+        if target is not None or not bare.isdigit() or len(bare) <= 6:
+            keyword_reply = self.handsets.keyword(source, destination, text)
         if target is None:
-            # Handset to handset (P2P within the carrier).
+            # Handset to handset (P2P within the carrier), or to a sender no bound account owns.
             message = self._mo_record(source, destination, text, coding, "")
-            message.state = MessageState.DELIVERED
-            self.handsets.receive(message)
-            return message
-        message = self._route_inbound(source, destination, text, coding, target, origin="")
+            self._finish_local(message)
+        else:
+            message = self._route_inbound(source, destination, text, coding, target, origin="")
         if keyword_reply:
             self._carrier_reply(destination, source, keyword_reply)
         return message
+
+    def _finish_local(self, message: Message) -> None:
+        """A message that stays inside the carrier (to a handset) is delivered at once."""
+        message.state = MessageState.DELIVERED
+        message.final_at = self.clock.wall()
+        self._event(message, "final", "DELIVERED to handset")
+        self.metrics.finished(MessageState.DELIVERED)
+        self.handsets.receive(message)
 
     def _mo_target(self, source: str, destination: str) -> str | None:
         owner = self.accounts.owner_of(destination)
@@ -355,8 +366,7 @@ class Carrier:
         """STOP/START/HELP confirmations: the carrier answers the handset on the sender's behalf."""
         message = self._mo_record(sender, handset, text, sms_text.choose_data_coding(text), "")
         message.direction = "mt"
-        message.state = MessageState.DELIVERED
-        self.handsets.receive(message)
+        self._finish_local(message)
 
     # ------------------------------------------------------------------ store operations
 

@@ -9,7 +9,7 @@ from itertools import count
 from typing import Protocol
 
 from .clock import Clock
-from .records import Inbound, Item, Receipt
+from .records import Inbound, Item, MessageState, Receipt
 from .scheduler import Scheduler
 
 _log = logging.getLogger("carrier_sim.outbox")
@@ -130,16 +130,19 @@ class Outbox:
         if not waiting:
             self._waiting.pop(mailbox, None)
 
-    def settle(self, delivery: Delivery, ok: bool, reason: str = "") -> None:
+    def settle(self, delivery: Delivery, endpoint: Endpoint, ok: bool, reason: str = "") -> None:
         """An endpoint reports the peer's answer: ok, or an error / no answer (retried with back-off)."""
-        if self._in_flight.pop(delivery.id, None) is None:
-            return  # already handed back by detach()
-        endpoint = delivery.endpoint
+        if delivery.endpoint is not endpoint or self._in_flight.pop(delivery.id, None) is None:
+            return  # handed back by detach() and perhaps offered elsewhere since: this answer is stale
         delivery.endpoint = None
         message = delivery.item.message
         now = self.clock.wall()
         if ok:
             self.delivered += 1
+            if isinstance(delivery.item, Inbound):
+                # An MO or P2P message is delivered once its account's bind has taken it.
+                message.state = MessageState.DELIVERED
+                message.final_at = now
             message.log(now, _delivered_event(delivery.item), f"attempt {delivery.attempts}")
         elif delivery.attempts >= self.retry.max_attempts:
             self.abandoned += 1

@@ -308,7 +308,7 @@ class SmppConnection(asyncio.Protocol):
             self._sent.pop(event.pdu.sequence_number, None)
             status = event.pdu.command_status
             ok = status == Status.ESME_ROK and not isinstance(event.pdu, GenericNack)
-            self.carrier.outbox.settle(context, ok, "" if ok else f"answered 0x{status:02X}")
+            self.carrier.outbox.settle(context, self, ok, "" if ok else f"answered 0x{status:02X}")
         elif event.request_command_id == CommandId.ENQUIRE_LINK:
             self.enquire_sent_at = None
 
@@ -324,7 +324,7 @@ class SmppConnection(asyncio.Protocol):
         try:
             sequence = self.session.send_request(pdu, delivery)
         except LocalProtocolError as error:
-            self.carrier.outbox.settle(delivery, False, str(error))
+            self.carrier.outbox.settle(delivery, self, False, str(error))
             return
         self._sent[sequence] = self.loop.time()
         self._flush_soon()
@@ -363,7 +363,7 @@ class SmppConnection(asyncio.Protocol):
             del self._sent[sequence]
             context = session.expire(sequence)
             if isinstance(context, Delivery):
-                self.carrier.outbox.settle(context, False, "no deliver_sm_resp")
+                self.carrier.outbox.settle(context, self, False, "no deliver_sm_resp")
         if session.state is State.BOUND:
             idle = now - self.last_received
             if config.inactivity_timeout and idle > config.inactivity_timeout:

@@ -360,7 +360,8 @@ async def test_reset_forgets_messages_and_inboxes_but_keeps_binds(api, smpp_peer
     await api.post("/api/v1/mo", json={"from": HANDSET, "to": "12345", "text": "mo"})
     await api.post("/api/v1/handsets/447700900555/reply", json={"to": "SHOP", "text": "STOP"})
     await receive(receiver)
-    assert (await api.get("/api/v1/messages")).json()["count"] == 3
+    # p2p, mo, the STOP and the carrier's unsubscribe confirmation
+    assert (await api.get("/api/v1/messages")).json()["count"] == 4
     assert (await _inbox(api, "447700900555"))["opted_out_of"] == ["SHOP"]
 
     response = await api.post("/api/v1/reset")
