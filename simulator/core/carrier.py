@@ -162,6 +162,8 @@ class Carrier:
         )
         message.log(now, "submitted", f"{sub.channel} from {account.system_id}")
         self.store.add(message)
+        # A handset's reply to this sender goes back to this account.
+        self._last_sender_account[(destination, sub.source)] = account.system_id
         metrics.submitted(Status.ESME_ROK)
 
         if sub.registered_delivery & INTERMEDIATE:
@@ -299,7 +301,6 @@ class Carrier:
             payload=b"".join(m.payload for m in messages), submitted_at=first.submitted_at,
             state=MessageState.DELIVERED, parts=len(messages),
         ) if len(messages) > 1 else first
-        self._last_sender_account[(first.destination, first.source)] = first.system_id
         for reply in self.handsets.receive(merged):
             self.handset_send(reply.source, reply.destination, reply.text)
 
