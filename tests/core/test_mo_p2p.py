@@ -139,6 +139,6 @@ def test_help_gets_the_configured_reply_and_handsets_auto_reply() -> None:
     assert result.status == 0
     clock.advance(1)
     carrier.scheduler.run_due()
-    replies = carrier.store.search(sender="447700900999", direction="mo", limit=5)
+    replies = carrier.store.search(sender="447700900999", to="4470001000", direction="mo", limit=5)
     assert [m.text for m in replies] == ["Got it"] and replies[0].system_id == "acme"
     assert carrier.outbox.held("acme") == 1, "the auto-reply waits for acme's receiver bind"
