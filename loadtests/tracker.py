@@ -178,6 +178,12 @@ class ReceiptTracker:
         for message_id in message.ids:
             self._by_id.pop(id_key(message_id), None)
 
+    def no_receipt_due(self, message: Tracked) -> None:
+        """Accepted without a receipt requested (registered_delivery 0): nothing more to wait for."""
+        self._awaiting.pop(message.ref, None)
+        for message_id in message.ids:
+            self._by_id.pop(id_key(message_id), None)
+
     def carrier_ack(self, ref: str, now: float | None = None) -> None:
         """A gateway reported the carrier accepted the message (Kannel's DLR type 8)."""
         message = self._awaiting.get(ref) or self._done_refs.get(ref, (0.0, None))[1]

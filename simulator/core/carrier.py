@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 from typing import Any
 
@@ -14,13 +14,15 @@ from simulator.smpp.status import Status
 
 from .accounts import Account, Accounts
 from .clock import Clock, SystemClock
+from .faults import Faults
 from .handsets import HandsetConfig, Handsets
 from .ids import IdFormat, MessageIds
+from .limits import TokenBucket
 from .metrics import Metrics
 from .outbox import Outbox, RetryPolicy
 from .records import Inbound, Message, MessageState, Receipt
 from .scenario import DeliveryOutcome, Scenario, Traffic
-from .scheduler import Scheduler
+from .scheduler import Scheduler, Timer
 from .store import MessageStore
 
 _log = logging.getLogger("carrier_sim.carrier")
@@ -92,19 +94,35 @@ class Carrier:
         self.accounts = Accounts(self.config.accounts, self.clock)
         self.outbox = Outbox(self.scheduler, self.clock, retry)
         self.handsets = Handsets(handsets)
-        self.scenario = scenario or Scenario()
         self.metrics = Metrics()
-        self.reassembler = sms_text.Reassembler()
+        self.faults = Faults()
         self._groups: dict[tuple, _Group] = {}
         self._mo_refs = count(1)
         self._listeners: list[Callable[[Message, str], None]] = []
+        self._scenario_listeners: list[Callable[[], None]] = []
         self._last_sender_account: dict[tuple[str, str], str] = {}  # (handset, sender) -> system_id
+        self._pending: dict[str, int] = {}  # per account: accepted messages not yet final (queue_size)
+        self._scenario_buckets: dict[str, TokenBucket] = {}
+        self._boundary_timers: list[Timer] = []
+        self.scenario = Scenario()
+        self.set_scenario(scenario or Scenario())
 
     # ------------------------------------------------------------------ observers
 
     def add_listener(self, callback: Callable[[Message, str], None]) -> None:
         """Called as (message, event) on each lifecycle step; HTTP front ends turn these into callbacks."""
         self._listeners.append(callback)
+
+    def add_scenario_listener(self, callback: Callable[[], None]) -> None:
+        """Called when the scenario is switched or one of its phases starts or ends."""
+        self._scenario_listeners.append(callback)
+
+    def _scenario_changed(self) -> None:
+        for listener in self._scenario_listeners:
+            try:
+                listener()
+            except Exception:
+                _log.exception("scenario listener failed")
 
     def _event(self, message: Message, event: str, detail: str = "") -> None:
         message.log(self.clock.wall(), event, detail)
@@ -141,14 +159,19 @@ class Carrier:
             system_id=account.system_id, channel=sub.channel, source=sub.source, destination=destination,
             text=sms_text.decode(payload, sub.data_coding), data_coding=sub.data_coding, segments=parts,
         )
+        refusal = self._refusal(account, destination, sub.source)
+        if refusal is not None:
+            metrics.submitted(refusal.status)
+            return refusal
         opted_out = self.handsets.opted_out(destination, sub.source)
-        if opted_out and self.handsets.config.opted_out_status:
-            metrics.submitted(self.handsets.config.opted_out_status)
-            return SubmitResult(self.handsets.config.opted_out_status)
         decision = self.scenario.submit_outcome(traffic)
+        latency = decision.latency
+        slow = self.faults.take("submit_latency", self.clock.now(), account.system_id, destination) if self.faults.faults else None
+        if slow is not None:
+            latency += slow.latency
         if decision.status != Status.ESME_ROK:
             metrics.submitted(decision.status)
-            return SubmitResult(decision.status, latency=decision.latency, respond=decision.respond,
+            return SubmitResult(decision.status, latency=latency, respond=decision.respond,
                                 nack=decision.nack, omit_body=decision.omit_body)
 
         fmt = sub.id_format or account.config.id_format
@@ -169,11 +192,39 @@ class Carrier:
         if sub.registered_delivery & INTERMEDIATE:
             self.scheduler.call_later(0.0, self._intermediate, message)
         if concat is None:
-            self._accept([message], traffic, opted_out)
+            outcome = self._accept([message], traffic, opted_out)
         else:
-            self._collect_part(message, sub, concat, opted_out)
-        return SubmitResult(Status.ESME_ROK, message.id, decision.latency, decision.respond, decision.nack,
+            outcome = self._collect_part(message, sub, concat, opted_out)
+        if outcome is not None and outcome.early and (message.registered_delivery & RECEIPT_MASK):
+            # The receipt overtakes the response: answer 50 ms after the receipt is due.
+            latency = max(latency, outcome.delay + 0.05)
+        if latency > 0:
+            metrics.observe("submit_response", latency)
+        return SubmitResult(Status.ESME_ROK, message.id, latency, decision.respond, decision.nack,
                             decision.omit_body, message)
+
+    def _refusal(self, account: Account, destination: str, source: str) -> SubmitResult | None:
+        """Faults, scenario limits and opt-outs that refuse a submit before the scenario's rules see it."""
+        now = self.clock.now()
+        faults = self.faults
+        if faults.faults:
+            fault = faults.take("submit_status", now, account.system_id, destination)
+            if fault is not None:
+                return SubmitResult(fault.status)
+            if faults.take("no_response", now, account.system_id, destination) is not None:
+                return SubmitResult(Status.ESME_ROK, respond=False)
+        limits = self.scenario.limits()
+        if limits.tps is not None:
+            bucket = self._scenario_buckets.get(account.system_id)
+            if bucket is None or bucket.rate != limits.tps:
+                bucket = self._scenario_buckets[account.system_id] = TokenBucket(limits.tps, clock=self.clock)
+            if not bucket.try_acquire():
+                return SubmitResult(int(limits.tps_status))
+        if limits.queue_size is not None and self._pending.get(account.system_id, 0) >= limits.queue_size:
+            return SubmitResult(int(limits.queue_status))
+        if self.handsets.opted_out(destination, source) and self.handsets.config.opted_out_status:
+            return SubmitResult(self.handsets.config.opted_out_status)
+        return None
 
     def _split_concat(self, sub: Submission) -> tuple[bytes, tuple[int, int, int] | None]:
         """The payload and (ref, total, seq) of a part of a long message, from its UDH or SAR TLVs."""
@@ -192,14 +243,15 @@ class Carrier:
             return sub.short_message, sub.sar
         return sub.short_message, None
 
-    def _collect_part(self, message: Message, sub: Submission, concat: tuple[int, int, int], opted_out: bool) -> None:
+    def _collect_part(self, message: Message, sub: Submission, concat: tuple[int, int, int],
+                      opted_out: bool) -> DeliveryOutcome | None:
         ref, total, seq = concat
         key = (message.system_id, sub.source, message.destination, ref, total)
         message.group = f"{message.system_id}:{ref}:{total}"
         group = self._groups.setdefault(key, _Group())
         group.parts[seq] = message
         if len(group.parts) < total:
-            return
+            return None
         del self._groups[key]
         messages = [group.parts[i] for i in sorted(group.parts)]
         text = "".join(m.text for m in messages)
@@ -207,13 +259,17 @@ class Carrier:
             system_id=message.system_id, channel=message.channel, source=message.source,
             destination=message.destination, text=text, data_coding=messages[0].data_coding, segments=total,
         )
-        self._accept(messages, traffic, opted_out)
+        return self._accept(messages, traffic, opted_out)
 
-    def _accept(self, messages: list[Message], traffic: Traffic, opted_out: bool) -> None:
+    def _accept(self, messages: list[Message], traffic: Traffic, opted_out: bool) -> DeliveryOutcome:
         """A whole (logical) message is in: decide its fate and schedule its delivery."""
         outcome = self.scenario.delivery_outcome(traffic)
         if opted_out:
             outcome = _with_state(outcome, MessageState.REJECTED, self.handsets.config.opted_out_error)
+        if self.faults.faults and self.faults.take("drop_receipts", self.clock.now(), traffic.system_id,
+                                                   traffic.destination):
+            outcome = replace(outcome, lost=True)
+        self._pending[traffic.system_id] = self._pending.get(traffic.system_id, 0) + len(messages)
         first = messages[0]
         wall = self.clock.wall()
         start = max(wall, first.schedule_at or wall)
@@ -227,10 +283,13 @@ class Carrier:
                 self._event(message, "scheduled", f"for {message.schedule_at:.3f}")
             message.log(wall, "outcome", f"{outcome.state.name} in {deliver_at - wall:.3f}s")
         self.scheduler.call_later(deliver_at - wall, self._complete, messages, outcome)
+        return outcome
 
     # ------------------------------------------------------------------ completion
 
     def _complete(self, messages: list[Message], outcome: DeliveryOutcome) -> None:
+        system_id = messages[0].system_id
+        self._pending[system_id] = max(0, self._pending.get(system_id, 0) - len(messages))
         live = [m for m in messages if m.state is not MessageState.DELETED]
         if not live:
             return
@@ -242,6 +301,7 @@ class Carrier:
             message.final_at = done
             self._event(message, "final", f"{outcome.state.name} err={outcome.err}")
         self.metrics.finished(outcome.state)
+        self.metrics.observe("delivery", done - live[0].submitted_at)
         if outcome.state is MessageState.DELIVERED:
             self._hand_over(live)
         self._send_receipts(live, outcome, done)
@@ -402,22 +462,49 @@ class Carrier:
         return True
 
     def reset(self) -> None:
-        """Forget every message, held delivery, opt-out and inbox (binds stay up)."""
+        """Forget every message, held delivery, opt-out, inbox and fault (binds stay up)."""
         self.store.clear()
         self.scheduler.clear()
         self.outbox.clear()
         self.handsets.reset()
+        self.faults.clear()
         self._groups.clear()
         self._last_sender_account.clear()
+        self._pending.clear()
         self.metrics.reset()
+        self.set_scenario(self.scenario)
+
+    # ------------------------------------------------------------------ scenarios
 
     def set_scenario(self, scenario: Scenario) -> None:
+        """Switch scenarios at run time. Binds stay up; what is already scheduled keeps its outcome."""
         self.scenario = scenario
+        scenario.start(self.clock)
+        self._scenario_buckets.clear()
+        for entry in scenario.spec.compliance.opt_out:
+            self.handsets.opt_out(entry.handset, entry.sender)
+        self._schedule_boundaries()
+        self._scenario_changed()
+
+    def trigger(self, name: str) -> list[str]:
+        """Start the scenario's phases that wait on a control-API trigger."""
+        started = self.scenario.trigger(name)
+        if started:
+            self._schedule_boundaries()
+            self._scenario_changed()
+        return started
+
+    def _schedule_boundaries(self) -> None:
+        for timer in self._boundary_timers:
+            timer.cancel()
+        now = self.clock.now()
+        self._boundary_timers = [
+            self.scheduler.call_at(moment, self._scenario_changed)
+            for moment in self.scenario.boundaries() if moment >= now
+        ]
 
 
 def _with_state(outcome: DeliveryOutcome, state: MessageState, err: int) -> DeliveryOutcome:
-    from dataclasses import replace
-
     return replace(outcome, state=state, err=err)
 
 

@@ -83,7 +83,8 @@ class Handsets:
         return list(self._inboxes.get(number, ()))
 
     def opted_out(self, handset: str, sender: str) -> bool:
-        return (handset, sender) in self._opted_out
+        opted = self._opted_out
+        return bool(opted) and ((handset, sender) in opted or (handset, "*") in opted)
 
     def keyword(self, handset: str, recipient: str, text: str) -> str | None:
         """Apply STOP/START/HELP from a handset's MO. Returns the carrier's reply text, if any."""

@@ -1,136 +1,61 @@
-"""Scenarios: the one place that decides outcomes. A seeded RNG, defaults, first-match rules and timed phases."""
+"""Scenarios at run time: the one place that decides outcomes, from a seeded RNG, rules and timed phases."""
 
 from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass, field, fields, replace
+from collections import deque
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from simulator.config import StatusCode
-from simulator.smpp.receipts import state_from_word
 from simulator.smpp.status import Status
-from simulator.yamlload import ConfigError, Converter, load_file, load_text
+from simulator.yamlload import ConfigError, load_file, load_text
 
-from .distributions import Distribution, Fixed, parse_distribution
+from .clock import Clock, SystemClock
+from .distributions import Fixed, parse_distribution
 from .records import MessageState
+from .scenario_model import (
+    Behaviour,
+    Compliance,
+    ConnectionBehaviour,
+    Limits,
+    Match,
+    Phase,
+    ReceiptBehaviour,
+    Rule,
+    ScenarioFile,
+    StateChoice,
+    SubmitBehaviour,
+    is_regex,
+    regex_body,
+)
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
+# Network error codes (GSM MAP) the compliance lists produce.
+ABSENT_SUBSCRIBER = (3, 27)
+TELESERVICE_NOT_PROVISIONED = (3, 11)
+UNKNOWN_SUBSCRIBER = (3, 1)
 
-
-class Delay(Converter):
-    """A latency or delay distribution: `10ms`, `{uniform: [2s, 4s]}`, `{mixture: {...}}`, ..."""
-
-    @classmethod
-    def from_yaml(cls, value: Any, path: str) -> Distribution:
-        return parse_distribution(value)
-
-
-class State(Converter):
-    """A final state as its receipt word (DELIVRD, UNDELIV, ...) or its long name (DELIVERED)."""
-
-    @classmethod
-    def from_yaml(cls, value: Any, path: str) -> MessageState:
-        return state_from_word(str(value))
-
-
-@dataclass(slots=True)
-class StateChoice:
-    """One entry of a receipt state mix."""
-
-    state: State
-    weight: float = 1.0
-    err: int = 0
-    network_error: tuple[int, int] | None = None
-
-    def validate(self) -> None:
-        if self.weight < 0:
-            raise ValueError("weight must not be negative")
-
-
-@dataclass(slots=True)
-class SubmitBehaviour:
-    """How the submit is answered. Every field left out keeps the value from below it."""
-
-    status: StatusCode | None = None
-    latency: Delay | None = None
-    respond: bool | None = None  # false: never answer (the client's request times out)
-    nack: bool | None = None  # answer with generic_nack instead of the command's response
-    omit_body: bool | None = None  # a response without its body, as some carriers send with 0x45
-
-
-@dataclass(slots=True)
-class ReceiptBehaviour:
-    """What happens after an accepted submit: the final state and its receipt."""
-
-    states: list[StateChoice] | None = None
-    delay: Delay | None = None
-    lost: float | None = None  # probability the receipt never comes
-    duplicate: float | None = None  # probability it comes twice
-    early: float | None = None  # probability it is sent before the submit response
-    out_of_order: float | None = None  # probability it is held back and sent after a later one
-    per_segment: bool | None = None  # one receipt per part of a long message
-    wrong_id: str | None = None  # "decimal", "hex", "uppercase" or "mismatch": write the id wrongly
-
-    def validate(self) -> None:
-        for name in ("lost", "duplicate", "early", "out_of_order"):
-            value = getattr(self, name)
-            if value is not None and not 0 <= value <= 1:
-                raise ValueError(f"{name} is a probability from 0 to 1")
-        if self.wrong_id not in (None, "decimal", "hex", "uppercase", "mismatch"):
-            raise ValueError("wrong_id must be decimal, hex, uppercase or mismatch")
-
-
-@dataclass(slots=True)
-class Behaviour:
-    submit: SubmitBehaviour = field(default_factory=SubmitBehaviour)
-    receipt: ReceiptBehaviour = field(default_factory=ReceiptBehaviour)
-
-
-@dataclass(slots=True)
-class Match:
-    """Which traffic a rule applies to. Every named condition must hold."""
-
-    destination: str | None = None  # a prefix, or a regex when written /like this/
-    source: str | None = None
-    system_id: str | None = None
-    text: str | None = None  # regex
-    data_coding: int | None = None
-    segments: int | None = None  # exactly this many; or use min_segments
-    min_segments: int | None = None
-    channel: str | None = None  # smpp, http, smtp
-
-    def validate(self) -> None:
-        for name in ("destination", "source", "text"):
-            pattern = getattr(self, name)
-            if pattern and (name == "text" or _is_regex(pattern)):
-                try:
-                    re.compile(_regex_body(pattern))
-                except re.error as error:
-                    raise ValueError(f"{name}: not a valid regex: {error}") from None
-        if self.channel not in (None, "smpp", "http", "smtp"):
-            raise ValueError("channel must be smpp, http or smtp")
-
-
-@dataclass(slots=True)
-class Rule:
-    match: Match = field(default_factory=Match)
-    submit: SubmitBehaviour | None = None
-    receipt: ReceiptBehaviour | None = None
-    name: str = ""
-
-
-@dataclass(slots=True)
-class ScenarioFile:
-    """The YAML shape of a scenario file."""
-
-    name: str = ""
-    description: str = ""
-    seed: int = 1
-    defaults: Behaviour = field(default_factory=Behaviour)
-    rules: list[Rule] = field(default_factory=list)
+BASE = Behaviour(
+    submit=SubmitBehaviour(status=StatusCode(0), latency=Fixed(0.0), respond=True, nack=False, omit_body=False),
+    receipt=ReceiptBehaviour(
+        # Realistic by default: mostly delivered, within about a second.
+        states=[
+            StateChoice(MessageState.DELIVERED, 97.0),
+            StateChoice(MessageState.UNDELIVERABLE, 2.0, err=1, network_error=ABSENT_SUBSCRIBER),
+            StateChoice(MessageState.EXPIRED, 0.5, err=3),
+            StateChoice(MessageState.REJECTED, 0.5, err=2),
+        ],
+        delay=parse_distribution({"lognormal": {"median": "400ms", "sigma": 0.5}}),
+        lost=0.0, duplicate=0.0, early=0.0, out_of_order=0.0, per_segment=False, wrong_id=None,
+    ),
+    connection=ConnectionBehaviour(refuse_binds=StatusCode(0), stall=False, mute_enquire_link=False),
+    limits=Limits(tps_status=StatusCode(Status.ESME_RTHROTTLED), tps_per_bind_status=StatusCode(Status.ESME_RTHROTTLED),
+                  window_status=StatusCode(Status.ESME_RMSGQFUL), queue_status=StatusCode(Status.ESME_RMSGQFUL)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,28 +94,12 @@ class DeliveryOutcome:
     wrong_id: str | None
 
 
-BASE = Behaviour(
-    submit=SubmitBehaviour(status=StatusCode(0), latency=Fixed(0.0), respond=True, nack=False, omit_body=False),
-    receipt=ReceiptBehaviour(
-        # Realistic by default: mostly delivered, within about a second.
-        states=[
-            StateChoice(State.from_yaml("DELIVRD", ""), 97.0),
-            StateChoice(State.from_yaml("UNDELIV", ""), 2.0, err=1, network_error=(3, 1)),
-            StateChoice(State.from_yaml("EXPIRED", ""), 0.5, err=3),
-            StateChoice(State.from_yaml("REJECTD", ""), 0.5, err=2),
-        ],
-        delay=parse_distribution({"lognormal": {"median": "400ms", "sigma": 0.5}}),
-        lost=0.0, duplicate=0.0, early=0.0, out_of_order=0.0, per_segment=False, wrong_id=None,
-    ),
-)
-
-
-def _is_regex(pattern: str) -> bool:
-    return len(pattern) >= 2 and pattern.startswith("/") and pattern.endswith("/")
-
-
-def _regex_body(pattern: str) -> str:
-    return pattern[1:-1] if _is_regex(pattern) else pattern
+def _merge(base: Any, over: Any) -> Any:
+    """`base` with every field `over` names (is not None) replaced: a rule changes only what it names."""
+    if over is None:
+        return base
+    changes = {f.name: getattr(over, f.name) for f in fields(over) if getattr(over, f.name) is not None}
+    return replace(base, **changes) if changes else base
 
 
 class _CompiledMatch:
@@ -226,72 +135,185 @@ class _CompiledMatch:
 def _address_test(pattern: str | None):
     if pattern is None:
         return None
-    if _is_regex(pattern):
-        compiled = re.compile(_regex_body(pattern))
+    if is_regex(pattern):
+        compiled = re.compile(regex_body(pattern))
         return lambda value: compiled.search(value) is not None
     prefix = pattern.lstrip("+")
     return lambda value: value.lstrip("+").startswith(prefix)
 
 
-def _merge(base: Any, over: Any) -> Any:
-    if over is None:
-        return base
-    changes = {f.name: getattr(over, f.name) for f in fields(over) if getattr(over, f.name) is not None}
-    return replace(base, **changes) if changes else base
-
-
 class Scenario:
-    """A loaded scenario with its own seeded RNG. The carrier asks it about every message."""
+    """A loaded scenario with its own seeded RNG. The carrier asks it about every message.
+
+    Every random choice is drawn from `rng`, seeded from the file, so the same traffic in the same
+    order gets the same outcomes. `log` keeps the decisions (without message ids, which differ
+    from run to run) so two runs can be compared.
+    """
 
     def __init__(self, spec: ScenarioFile | None = None, *, source: str = "<default>") -> None:
         self.spec = spec or ScenarioFile(name="default")
         self.source = source
         self.rng = random.Random(self.spec.seed)
-        self.defaults = Behaviour(
-            submit=_merge(BASE.submit, self.spec.defaults.submit),
-            receipt=_merge(BASE.receipt, self.spec.defaults.receipt),
-        )
+        self.clock: Clock = SystemClock()
+        self.started = 0.0
+        self.triggered: dict[str, float] = {}
+        self.log: deque[tuple] = deque(maxlen=1_000_000)
         self._rules = [(_CompiledMatch(rule.match), rule) for rule in self.spec.rules]
+        self._phase_rules = {
+            phase.name: [(_CompiledMatch(rule.match), rule) for rule in phase.rules] for phase in self.spec.phases
+        }
+        self._effective: dict[tuple[str, ...], Behaviour] = {}
+        self._merged: dict[tuple[tuple[str, ...], int], tuple[SubmitBehaviour, ReceiptBehaviour]] = {}
         self._weights: dict[int, tuple[list[float], list[StateChoice]]] = {}
+        self._compliance = _CompiledCompliance(self.spec.compliance)
 
     @property
     def name(self) -> str:
-        return self.spec.name or self.source
+        return self.spec.name or Path(self.source).stem
 
-    def _rule_for(self, traffic: Traffic) -> Rule | None:
-        for test, rule in self._rules:
-            if test(traffic):
-                return rule
-        return None
+    # ------------------------------------------------------------------ time and phases
+
+    def start(self, clock: Clock) -> None:
+        """Start the scenario's timeline now: phases with `start` count from here."""
+        self.clock = clock
+        self.started = clock.now()
+        self.triggered.clear()
+
+    def trigger(self, name: str) -> list[str]:
+        """Start the phases waiting on this trigger; returns their names (empty if none wait on it)."""
+        phases = [phase.name for phase in self.spec.phases if phase.trigger == name]
+        if phases:
+            self.triggered[name] = self.clock.now()
+        return phases
+
+    def _phase_window(self, phase: Phase) -> tuple[float, float] | None:
+        if phase.trigger is not None:
+            began = self.triggered.get(phase.trigger)
+            if began is None:
+                return None
+        else:
+            began = self.started + (phase.start or 0.0)
+        end = began + phase.duration if phase.duration is not None else float("inf")
+        return began, end
+
+    def active_phases(self, now: float | None = None) -> list[Phase]:
+        if not self.spec.phases:
+            return []
+        now = self.clock.now() if now is None else now
+        active = []
+        for phase in self.spec.phases:
+            window = self._phase_window(phase)
+            if window is not None and window[0] <= now < window[1]:
+                active.append(phase)
+        return active
+
+    def boundaries(self) -> list[float]:
+        """Every known moment (carrier clock) at which the set of active phases changes."""
+        moments: set[float] = set()
+        for phase in self.spec.phases:
+            window = self._phase_window(phase)
+            if window is not None:
+                moments.add(window[0])
+                if window[1] != float("inf"):
+                    moments.add(window[1])
+        for at in self.effective().connection.disconnect_at or ():
+            moments.add(self.started + at)
+        return sorted(moments)
+
+    def effective(self, phases: list[Phase] | None = None) -> Behaviour:
+        """The defaults with every active phase's overrides applied, in file order."""
+        phases = self.active_phases() if phases is None else phases
+        key = tuple(phase.name for phase in phases)
+        behaviour = self._effective.get(key)
+        if behaviour is None:
+            base, over = BASE, self.spec.defaults
+            behaviour = Behaviour(
+                submit=_merge(base.submit, over.submit), receipt=_merge(base.receipt, over.receipt),
+                connection=_merge(base.connection, over.connection), limits=_merge(base.limits, over.limits),
+            )
+            for phase in phases:
+                behaviour = Behaviour(
+                    submit=_merge(behaviour.submit, phase.submit), receipt=_merge(behaviour.receipt, phase.receipt),
+                    connection=_merge(behaviour.connection, phase.connection),
+                    limits=_merge(behaviour.limits, phase.limits),
+                )
+            self._effective[key] = behaviour
+        return behaviour
+
+    def connection(self) -> ConnectionBehaviour:
+        return self.effective().connection
+
+    def limits(self) -> Limits:
+        return self.effective().limits
+
+    # ------------------------------------------------------------------ decisions
+
+    def _behaviours(self, traffic: Traffic) -> tuple[SubmitBehaviour, ReceiptBehaviour]:
+        phases = self.active_phases()
+        key = tuple(phase.name for phase in phases)
+        index = -1
+        rule: Rule | None = None
+        position = 0
+        for phase in phases:
+            for test, candidate in self._phase_rules[phase.name]:
+                if test(traffic):
+                    rule, index = candidate, position
+                    break
+                position += 1
+            if rule is not None:
+                break
+        if rule is None:
+            position = 10_000
+            for test, candidate in self._rules:
+                if test(traffic):
+                    rule, index = candidate, position
+                    break
+                position += 1
+        cached = self._merged.get((key, index))
+        if cached is None:
+            behaviour = self.effective(phases)
+            cached = (_merge(behaviour.submit, rule.submit if rule else None),
+                      _merge(behaviour.receipt, rule.receipt if rule else None))
+            self._merged[(key, index)] = cached
+        return cached
 
     def submit_outcome(self, traffic: Traffic) -> SubmitOutcome:
-        rule = self._rule_for(traffic)
-        behaviour = _merge(self.defaults.submit, rule.submit if rule else None)
-        return SubmitOutcome(
-            status=int(behaviour.status),
-            latency=behaviour.latency.sample(self.rng),
-            respond=bool(behaviour.respond),
-            nack=bool(behaviour.nack),
-            omit_body=bool(behaviour.omit_body),
+        submit, _ = self._behaviours(traffic)
+        outcome = SubmitOutcome(
+            status=int(submit.status),
+            latency=submit.latency.sample(self.rng),
+            respond=bool(submit.respond),
+            nack=bool(submit.nack),
+            omit_body=bool(submit.omit_body),
         )
+        self.log.append(("submit", traffic.system_id, traffic.channel, traffic.destination, outcome.status,
+                         round(outcome.latency, 6), outcome.respond, outcome.nack))
+        return outcome
 
     def delivery_outcome(self, traffic: Traffic) -> DeliveryOutcome:
-        rule = self._rule_for(traffic)
-        behaviour: ReceiptBehaviour = _merge(self.defaults.receipt, rule.receipt if rule else None)
-        choice = self._choose_state(behaviour.states)
+        _, receipt = self._behaviours(traffic)
         rng = self.rng
-        return DeliveryOutcome(
-            state=choice.state,
-            err=choice.err,
-            network_error=tuple(choice.network_error) if choice.network_error else None,
-            delay=behaviour.delay.sample(rng),
-            lost=bool(behaviour.lost) and rng.random() < behaviour.lost,
-            duplicate=bool(behaviour.duplicate) and rng.random() < behaviour.duplicate,
-            early=bool(behaviour.early) and rng.random() < behaviour.early,
-            out_of_order=bool(behaviour.out_of_order) and rng.random() < behaviour.out_of_order,
-            per_segment=bool(behaviour.per_segment),
-            wrong_id=behaviour.wrong_id,
+        choice = self._choose_state(receipt.states)
+        state, err, network_error = choice.state, choice.err, choice.network_error
+        fate = self._compliance.fate(traffic.destination)
+        if fate is not None:
+            state, err, network_error = fate
+        outcome = DeliveryOutcome(
+            state=state,
+            err=err,
+            network_error=tuple(network_error) if network_error else None,
+            delay=receipt.delay.sample(rng),
+            lost=bool(receipt.lost) and rng.random() < receipt.lost,
+            duplicate=bool(receipt.duplicate) and rng.random() < receipt.duplicate,
+            early=bool(receipt.early) and rng.random() < receipt.early,
+            out_of_order=bool(receipt.out_of_order) and rng.random() < receipt.out_of_order,
+            per_segment=bool(receipt.per_segment),
+            wrong_id=receipt.wrong_id,
         )
+        self.log.append(("delivery", traffic.system_id, traffic.channel, traffic.destination, outcome.state.name,
+                         outcome.err, round(outcome.delay, 6), outcome.lost, outcome.duplicate, outcome.early,
+                         outcome.out_of_order))
+        return outcome
 
     def _choose_state(self, states: list[StateChoice]) -> StateChoice:
         if len(states) == 1:
@@ -309,6 +331,37 @@ class Scenario:
             if point < edge:
                 return choice
         return states[-1]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "source": self.source, "seed": self.spec.seed,
+            "phases": [
+                {"name": p.name, "active": p in self.active_phases(), "trigger": p.trigger,
+                 "start": p.start, "duration": p.duration}
+                for p in self.spec.phases
+            ],
+            "rules": len(self.spec.rules),
+            "decisions": len(self.log),
+        }
+
+
+class _CompiledCompliance:
+    __slots__ = ("lists",)
+
+    def __init__(self, compliance: Compliance) -> None:
+        self.lists = [
+            (tuple(p.lstrip("+") for p in compliance.unreachable), (MessageState.UNDELIVERABLE, 27, ABSENT_SUBSCRIBER)),
+            (tuple(p.lstrip("+") for p in compliance.landline),
+             (MessageState.UNDELIVERABLE, 11, TELESERVICE_NOT_PROVISIONED)),
+            (tuple(p.lstrip("+") for p in compliance.ported), (MessageState.UNDELIVERABLE, 1, UNKNOWN_SUBSCRIBER)),
+        ]
+
+    def fate(self, destination: str):
+        number = destination.lstrip("+")
+        for prefixes, fate in self.lists:
+            if prefixes and number.startswith(prefixes):
+                return fate
+        return None
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
@@ -331,6 +384,3 @@ def parse_scenario(text: str, file: str = "<string>") -> Scenario:
 
 def bundled_names() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
-
-
-OK = Status.ESME_ROK

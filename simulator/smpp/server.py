@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import struct
 from collections import OrderedDict
 from dataclasses import dataclass
 from itertools import count
@@ -83,6 +84,9 @@ class SmppConnection(asyncio.Protocol):
         self.last_received = self.loop.time()
         self.enquire_sent_at: float | None = None
         self.pdus_since_bind = 0
+        self.submits_since_bind = 0
+        self.stalled = False
+        self.scenario_bucket: TokenBucket | None = None  # the scenario's tps_per_bind
         self._sent: OrderedDict[int, float] = OrderedDict()  # our deliver_sm sequence -> time sent
         self._flush_pending = False
         self._attached = False
@@ -121,6 +125,7 @@ class SmppConnection(asyncio.Protocol):
         if isinstance(event, RequestReceived):
             self.pdus_since_bind += 1
             self._request(event.pdu)
+            self.server.after_request(self)
         elif isinstance(event, ResponseReceived):
             self._response(event)
         elif isinstance(event, BindRequested):
@@ -135,7 +140,7 @@ class SmppConnection(asyncio.Protocol):
     def _bind(self, event: BindRequested) -> None:
         pdu = event.pdu
         status, account = self.carrier.accounts.authenticate(pdu.system_id, pdu.password, event.bind_type.value)
-        refusal = self.server.bind_refusal
+        refusal = self.server.bind_refusal(pdu.system_id)
         if refusal and status == Status.ESME_ROK:
             status, account = refusal, None
         if account is None or status != Status.ESME_ROK:
@@ -150,6 +155,8 @@ class SmppConnection(asyncio.Protocol):
         self.session.accept_bind(account.system_id, our_system_id=self.config.system_id)
         self.mailbox = account.system_id
         self.pdus_since_bind = 0
+        self.submits_since_bind = 0
+        self.apply_scenario()
         _log.info("bind %s: %s bound as %s from %s", self.id, account.system_id, event.bind_type.value, self.peer)
         if event.bind_type.can_receive:
             self._attached = True
@@ -196,9 +203,33 @@ class SmppConnection(asyncio.Protocol):
     def _throttled(self) -> int:
         bucket = self.bucket
         if bucket is not None and not bucket.try_acquire():
-            assert self.account is not None or True
             return int(self.account.config.throttle_status) if self.account else Status.ESME_RTHROTTLED
+        scenario_bucket = self.scenario_bucket
+        if scenario_bucket is not None and not scenario_bucket.try_acquire():
+            return int(self.carrier.scenario.limits().tps_per_bind_status)
         return Status.ESME_ROK
+
+    def apply_scenario(self) -> None:
+        """Bring this bind in line with the scenario's current connection behaviour and limits."""
+        scenario = self.carrier.scenario
+        connection, limits = scenario.connection(), scenario.limits()
+        session = self.session
+        session.answer_enquire_link = not connection.mute_enquire_link
+        account_window = self.account.config.window if self.account else None
+        session.window = limits.window if limits.window is not None else (
+            account_window if account_window is not None else self.config.window)
+        session.window_status = int(limits.window_status) if limits.window is not None else int(self.config.window_status)
+        if limits.tps_per_bind is None:
+            self.scenario_bucket = None
+        elif self.scenario_bucket is None or self.scenario_bucket.rate != limits.tps_per_bind:
+            self.scenario_bucket = TokenBucket(limits.tps_per_bind, clock=self.carrier.clock)
+        transport = self.transport
+        if transport is not None and bool(connection.stall) != self.stalled:
+            self.stalled = bool(connection.stall)
+            if self.stalled:
+                transport.pause_reading()  # half-open: the client's writes back up in the kernel
+            else:
+                transport.resume_reading()
 
     def _submission(self, pdu: SubmitSm | DataSm | SubmitMulti, destination: str, schedule_at, expire_at) -> Submission:
         tlvs = pdu.tlvs
@@ -224,7 +255,7 @@ class SmppConnection(asyncio.Protocol):
             return
         result = self.carrier.submit(self._submission(pdu, pdu.destination_addr, schedule_at, expire_at), self.account)
         self._answer(pdu, result)
-        self.server.after_submit(self)
+        self.submits_since_bind += 1
 
     def _answer(self, pdu: Pdu, result: SubmitResult, **fields: Any) -> None:
         if not result.respond:
@@ -403,6 +434,16 @@ class SmppConnection(asyncio.Protocol):
         )
 
 
+def malformed_pdu(kind: str, sequence: int) -> bytes:
+    """A PDU no SMSC should send, for scenarios that test how a gateway copes with one."""
+    if kind == "bad_length":
+        return struct.pack(">IIII", 12, CommandId.DELIVER_SM, 0, sequence & 0x7FFFFFFF)
+    if kind == "unknown_command":
+        return struct.pack(">IIII", 16, 0x000000FE, 0, sequence & 0x7FFFFFFF)
+    # bad_sequence: a response to a request the client never sent
+    return struct.pack(">IIII", 17, CommandId.SUBMIT_SM_RESP, 0, 0x7FFFFFF0 - (sequence & 0xFFFF)) + b"\0"
+
+
 class SmppServer:
     """Listens for SMPP (and SMPP over TLS) and serves each connection with an SmppConnection."""
 
@@ -417,8 +458,9 @@ class SmppServer:
         self.connections: set[SmppConnection] = set()
         self.servers: list[asyncio.base_events.Server] = []
         self.violations = 0
-        self.bind_refusal = 0  # a scenario's outage: refuse every bind with this status
         self._ticker: asyncio.Task[None] | None = None
+        self._disconnects_done: set[float] = set()
+        carrier.add_scenario_listener(self.apply_scenario)
 
     async def start(self) -> list[tuple[str, int, bool]]:
         """Start listening; returns (host, port, tls) for each listener (port 0 picks a free port)."""
@@ -450,8 +492,59 @@ class SmppServer:
                 except Exception:
                     _log.exception("bind %s: housekeeping failed", connection.id)
 
-    def after_submit(self, connection: SmppConnection) -> None:
-        """Hook for scenario connection faults (disconnect after N PDUs, forced rebinds)."""
+    def bind_refusal(self, system_id: str) -> int:
+        """The status a bind gets during an outage (a scenario's refuse_binds or a fault), else 0."""
+        fault = self.carrier.faults.take("refuse_binds", self.carrier.clock.now(), system_id)
+        if fault is not None:
+            return fault.status
+        return int(self.carrier.scenario.connection().refuse_binds or 0)
+
+    def after_request(self, connection: SmppConnection) -> None:
+        """The scenario's connection faults that count PDUs: disconnects, unbinds, rebinds, injections."""
+        behaviour = self.carrier.scenario.connection()
+        received = connection.pdus_since_bind
+        if behaviour.inject is not None and received % behaviour.inject.every_pdus == 0:
+            connection.session.send_raw(malformed_pdu(behaviour.inject.kind, received))
+        if behaviour.disconnect_after_pdus and received >= behaviour.disconnect_after_pdus:
+            _log.info("bind %s: scenario disconnects after %d PDUs", connection.id, received)
+            connection.flush()
+            connection.abort()
+        elif behaviour.unbind_after_pdus and received >= behaviour.unbind_after_pdus:
+            connection.flush()
+            connection.unbind()
+        elif behaviour.rebind_after_messages and connection.submits_since_bind >= behaviour.rebind_after_messages:
+            connection.flush()
+            connection.unbind()
+
+    def apply_scenario(self) -> None:
+        """Called when the scenario switches or a phase starts or ends."""
+        for connection in list(self.connections):
+            if connection.session.state is State.BOUND:
+                connection.apply_scenario()
+                connection.flush()
+        scenario = self.carrier.scenario
+        now = self.carrier.clock.now()
+        for offset in scenario.connection().disconnect_at or ():
+            moment = scenario.started + offset
+            if abs(moment - now) < 1e-6 and moment not in self._disconnects_done:
+                self._disconnects_done.add(moment)
+                _log.info("scenario drops every bind at +%gs", offset)
+                self.kick(None, drop=True)
+
+    def kick(self, system_id: str | None, *, drop: bool) -> int:
+        """Unbind (or drop the TCP connection of) every bind, or every bind of one account."""
+        kicked = 0
+        for connection in list(self.connections):
+            if system_id is not None and connection.session.system_id != system_id:
+                continue
+            if connection.session.state is not State.BOUND:
+                continue
+            kicked += 1
+            if drop:
+                connection.abort()
+            else:
+                connection.unbind()
+        return kicked
 
     def binds(self) -> list[SmppConnection]:
         return [c for c in self.connections if c.session.state is State.BOUND]

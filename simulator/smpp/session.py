@@ -169,7 +169,8 @@ class Session:
         self.system_id: str = ""
         self.interface_version: int = 0x34
         self.pdus_received = 0
-        self.window = self.config.window  # the account may set its own
+        self.window = self.config.window  # the account or the scenario may set its own
+        self.window_status = self.config.window_status
         self.answer_enquire_link = True  # a scenario may leave enquire_link unanswered
         self._buffer = bytearray()
         self._out: list[bytes] = []
@@ -318,7 +319,7 @@ class Session:
             self._close(events, by_peer=True, reason="peer sent unbind")
             return
         if self.window and len(self._awaiting_answer) >= self.window:
-            events.append(self._refuse(pdu, self.config.window_status))
+            events.append(self._refuse(pdu, self.window_status))
             return
         self._awaiting_answer.add(sequence)
         events.append(RequestReceived(pdu))
