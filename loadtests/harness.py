@@ -61,6 +61,7 @@ class Harness:
         self.last_send: float | None = None
         self.conservation: Conservation | None = None
         self.webhook_url = ""  # set when the built-in receipt webhook runs in this process
+        self.webhook = None  # the WebhookReceiver, when one runs
         self._greenlets: list[gevent.Greenlet] = []
         self._fire = environment.events.request.fire
 
@@ -85,6 +86,8 @@ class Harness:
         return self.options.system_id.replace("{worker}", worker)[:15]
 
     def stop(self) -> None:
+        if self.webhook is not None:
+            self.webhook.stop()
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
         self._greenlets = []
@@ -108,10 +111,10 @@ class Harness:
         self.schedule.wait_for(slot, gevent.sleep)
         return slot
 
-    def message_sent(self, out: OutgoingMessage, intended: float | None) -> Tracked:
-        """The first part of a message is about to be written."""
+    def message_sent(self, out: OutgoingMessage, intended: float | None, *, parts: int | None = None) -> Tracked:
+        """The first part of a message (or its HTTP request) is about to be written."""
         now = time.perf_counter()
-        message = self.tracker.sent(out.ref, out.kind, out.parts, now)
+        message = self.tracker.sent(out.ref, out.kind, parts or out.parts, now)
         self.ledger.sent(out.ref, message.sent_wall)
         self.submits.messages += 1
         self.first_send = self.first_send or message.sent_wall
@@ -120,40 +123,43 @@ class Harness:
             self.histograms.record("lateness", max(0.0, now - intended))
         return message
 
-    def answered(self, message: Tracked, seconds: float, message_id: str | None, *, request_type: str, name: str,
-                 histogram: str, intended: float | None = None, length: int = 0) -> None:
-        """A segment (or HTTP request) was accepted."""
+    def answered(self, message: Tracked, seconds: float, message_id: str | None, *, request_type: str | None,
+                 name: str, histogram: str, intended: float | None = None, length: int = 0) -> None:
+        """A segment (or HTTP request) was accepted. request_type None: Locust's HTTP client reported it."""
         self.submits.segments_ok += 1
         self.histograms.record(histogram, seconds)
         if intended is not None:
             self.histograms.record("submit_intended", time.perf_counter() - intended)
-        self._fire(request_type=request_type, name=name, response_time=seconds * 1000.0, response_length=length,
-                   exception=None, context={})
+        if request_type is not None:
+            self._fire(request_type=request_type, name=name, response_time=seconds * 1000.0,
+                       response_length=length, exception=None, context={})
         self.tracker.accepted(message, message_id)
         if message.accepted >= message.parts and not message.failed:
             self.ledger.accepted(message.ref)
             if not self.options.registered_delivery:
                 self.tracker.no_receipt_due(message)
 
-    def retrying(self, seconds: float, *, request_type: str, name: str, throttled: bool) -> None:
+    def retrying(self, seconds: float, *, request_type: str | None, name: str, throttled: bool) -> None:
         """An answer that asks the sender to slow down (0x58, 0x14, HTTP 429): counted, then retried."""
         self.submits.retries += 1
         if throttled:
             self.submits.throttled += 1
         else:
             self.submits.queue_full += 1
-        self._fire(request_type="RETRY", name=name, response_time=seconds * 1000.0, response_length=0,
-                   exception=None, context={"request_type": request_type})
+        if request_type is not None:
+            self._fire(request_type="RETRY", name=name, response_time=seconds * 1000.0, response_length=0,
+                       exception=None, context={"request_type": request_type})
 
-    def failed(self, message: Tracked, seconds: float, reason: str, *, request_type: str, name: str,
+    def failed(self, message: Tracked, seconds: float, reason: str, *, request_type: str | None, name: str,
                timeout: bool = False) -> None:
         """A segment (or HTTP request) failed for good: the message is not expected to arrive."""
         self.submits.segments_failed += 1
         self.submits.error(reason)
         if timeout:
             self.submits.timeouts += 1
-        self._fire(request_type=request_type, name=name, response_time=seconds * 1000.0, response_length=0,
-                   exception=SubmitFailed(reason), context={})
+        if request_type is not None:
+            self._fire(request_type=request_type, name=name, response_time=seconds * 1000.0, response_length=0,
+                       exception=SubmitFailed(reason), context={})
         self.tracker.refused(message)
 
     def receipt(self, state: str, **keys: str | None) -> str:

@@ -296,7 +296,7 @@ class SmppBind:
             pdu = smpp.parse_pdu(raw, client=self.client, allow_unknown_opt_params=True)
             replies.append(self._delivered(pdu, command_id))
         elif command_id == ENQUIRE_LINK:
-            replies.append(smpp.make_pdu("enquire_link_resp", client=self.client, sequence=sequence).generate())
+            replies.append(self._response("enquire_link_resp", sequence))
         elif command_id == ENQUIRE_LINK_RESP:
             sent = self._enquire_sent.pop(sequence, None)
             if sent is not None:
@@ -305,7 +305,7 @@ class SmppBind:
             self.harness.submits.generic_nacks += 1
             self._answered(sequence, status or 0x03, None, nack=True)
         elif command_id == UNBIND:
-            self._write(smpp.make_pdu("unbind_resp", client=self.client, sequence=sequence).generate())
+            self._write(self._response("unbind_resp", sequence))
             raise ConnectionError("unbound by the peer")
         elif command_id == UNBIND_RESP:
             self._unbound.set()
@@ -322,8 +322,12 @@ class SmppBind:
         else:
             harness.receipt(receipt.state, tlv_id=receipt.tlv_id, text_id=receipt.text_id)
             self.meter.receipts += 1
-        name = "deliver_sm_resp" if command_id == DELIVER_SM else "data_sm_resp"
-        return smpp.make_pdu(name, client=self.client, sequence=pdu.sequence).generate()
+        return self._response("deliver_sm_resp" if command_id == DELIVER_SM else "data_sm_resp", pdu.sequence)
+
+    def _response(self, command: str, sequence: int) -> bytes:
+        pdu = smpp.make_pdu(command, client=self.client)
+        pdu.sequence = sequence  # smpplib ignores a `sequence` keyword: it takes the client's next one
+        return pdu.generate()
 
     def _answered(self, sequence: int, status: int, message_id: str | None, nack: bool = False) -> None:
         inflight = self._inflight.pop(sequence, None)

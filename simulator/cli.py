@@ -89,6 +89,12 @@ def _scenario_check(args: argparse.Namespace) -> int:
     return status
 
 
+def _loadtest(args: argparse.Namespace) -> int:
+    from loadtests.cli import run
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carrier-sim", description=__doc__)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
@@ -118,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="*", help="scenario files or bundled names")
     check.add_argument("--list", action="store_true", help="list the bundled scenarios too")
     check.set_defaults(func=_scenario_check)
+
+    from loadtests.cli import add_arguments as loadtest_arguments
+
+    loadtest = commands.add_parser("loadtest", help="a short Locust load test (embedded carrier by default): "
+                                                    "percentiles, throughput, conservation, JSON/CSV/HTML reports")
+    loadtest_arguments(loadtest)
+    loadtest.set_defaults(func=_loadtest)
     return parser
 
 

@@ -282,18 +282,18 @@ class Carrier:
                 message.state = MessageState.SCHEDULED
                 self._event(message, "scheduled", f"for {message.schedule_at:.3f}")
             message.log(wall, "outcome", f"{outcome.state.name} in {deliver_at - wall:.3f}s")
-        self.scheduler.call_later(deliver_at - wall, self._complete, messages, outcome)
+        self.scheduler.call_later(deliver_at - wall, self._complete, messages, outcome, deliver_at)
         return outcome
 
     # ------------------------------------------------------------------ completion
 
-    def _complete(self, messages: list[Message], outcome: DeliveryOutcome) -> None:
+    def _complete(self, messages: list[Message], outcome: DeliveryOutcome, done: float) -> None:
+        """The moment the scenario chose has come. `done` is that moment (wall clock), even if the timer ran late."""
         system_id = messages[0].system_id
         self._pending[system_id] = max(0, self._pending.get(system_id, 0) - len(messages))
         live = [m for m in messages if m.state is not MessageState.DELETED]
         if not live:
             return
-        done = self.clock.wall()
         for message in live:
             message.state = outcome.state
             message.error = outcome.err

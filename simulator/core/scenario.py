@@ -40,7 +40,8 @@ TELESERVICE_NOT_PROVISIONED = (3, 11)
 UNKNOWN_SUBSCRIBER = (3, 1)
 
 BASE = Behaviour(
-    submit=SubmitBehaviour(status=StatusCode(0), latency=Fixed(0.0), respond=True, nack=False, omit_body=False),
+    submit=SubmitBehaviour(status=StatusCode(0), statuses=[], latency=Fixed(0.0), respond=True, nack=False,
+                           omit_body=False),
     receipt=ReceiptBehaviour(
         # Realistic by default: mostly delivered, within about a second.
         states=[
@@ -99,6 +100,8 @@ def _merge(base: Any, over: Any) -> Any:
     if over is None:
         return base
     changes = {f.name: getattr(over, f.name) for f in fields(over) if getattr(over, f.name) is not None}
+    if isinstance(over, SubmitBehaviour) and over.status is not None and over.statuses is None:
+        changes["statuses"] = []  # naming one status overrides an inherited mix
     return replace(base, **changes) if changes else base
 
 
@@ -164,7 +167,7 @@ class Scenario:
         }
         self._effective: dict[tuple[str, ...], Behaviour] = {}
         self._merged: dict[tuple[tuple[str, ...], int], tuple[SubmitBehaviour, ReceiptBehaviour]] = {}
-        self._weights: dict[int, tuple[list[float], list[StateChoice]]] = {}
+        self._weights: dict[int, tuple[list[float], list[Any]]] = {}
         self._compliance = _CompiledCompliance(self.spec.compliance)
 
     @property
@@ -279,8 +282,9 @@ class Scenario:
 
     def submit_outcome(self, traffic: Traffic) -> SubmitOutcome:
         submit, _ = self._behaviours(traffic)
+        status = int(submit.status) if not submit.statuses else int(self._choose(submit.statuses).status)
         outcome = SubmitOutcome(
-            status=int(submit.status),
+            status=status,
             latency=submit.latency.sample(self.rng),
             respond=bool(submit.respond),
             nack=bool(submit.nack),
@@ -293,7 +297,7 @@ class Scenario:
     def delivery_outcome(self, traffic: Traffic) -> DeliveryOutcome:
         _, receipt = self._behaviours(traffic)
         rng = self.rng
-        choice = self._choose_state(receipt.states)
+        choice = self._choose(receipt.states)
         state, err, network_error = choice.state, choice.err, choice.network_error
         fate = self._compliance.fate(traffic.destination)
         if fate is not None:
@@ -315,7 +319,8 @@ class Scenario:
                          outcome.out_of_order))
         return outcome
 
-    def _choose_state(self, states: list[StateChoice]) -> StateChoice:
+    def _choose(self, states: list[Any]) -> Any:
+        """A weighted choice (of states or statuses) drawn from the scenario's RNG."""
         if len(states) == 1:
             return states[0]
         cached = self._weights.get(id(states))

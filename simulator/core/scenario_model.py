@@ -61,10 +61,23 @@ class StateChoice:
 
 
 @dataclass(slots=True)
+class StatusChoice:
+    """One entry of a weighted submit status mix."""
+
+    status: StatusCode
+    weight: float = 1.0
+
+    def validate(self) -> None:
+        if self.weight < 0:
+            raise ValueError("weight must not be negative")
+
+
+@dataclass(slots=True)
 class SubmitBehaviour:
     """How a submit is answered. Every field left out keeps the value from below it."""
 
     status: StatusCode | None = None
+    statuses: list[StatusChoice] | None = None  # a weighted mix; replaces `status` when given
     latency: Delay | None = None
     respond: bool | None = None  # false: never answer (the client's request times out)
     nack: bool | None = None  # answer with generic_nack instead of the command's response

@@ -534,12 +534,17 @@ def build_app(
     openapi_paths: Mapping[str, Any] | None = None,
 ) -> Starlette:
     """The control app. `extra_routes` and `openapi_paths` let later routers mount beside these."""
-    document = openapi_document(openapi_paths)
+    from .scenario_api import SCENARIO_OPENAPI
+
+    document = openapi_document({**SCENARIO_OPENAPI, **(openapi_paths or {})})
 
     async def openapi(request: Request) -> Response:
         return json_response(document)
 
-    all_routes = [*routes(simulator), *extra_routes, Route("/openapi.json", openapi, methods=["GET"], name="openapi")]
+    from .scenario_api import scenario_routes
+
+    all_routes = [*routes(simulator), *scenario_routes(simulator), *extra_routes,
+                  Route("/openapi.json", openapi, methods=["GET"], name="openapi")]
     handlers: dict[Any, Callable[..., Any]] = {ApiError: _api_error, HTTPException: _http_error}
     return Starlette(routes=all_routes, middleware=[Middleware(CatchAll)], exception_handlers=handlers)
 

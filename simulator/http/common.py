@@ -1,0 +1,279 @@
+"""What the provider front ends share: carrier accounts, text to submissions, request bodies, fast JSON and guards."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from itertools import count
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message as AsgiMessage, Receive, Scope, Send
+
+from simulator.config import AccountConfig
+from simulator.core.accounts import Account, NumberRange
+from simulator.core.carrier import Carrier, Submission, SubmitResult
+from simulator.core.records import Inbound, Message, MessageState
+from simulator.smpp import text as sms_text
+from simulator.smpp.status import Status
+
+if TYPE_CHECKING:
+    from .webhooks import WebhookPoster
+
+_log = logging.getLogger("carrier_sim.http.providers")
+
+MAX_BODY = 4 << 20  # octets: ClickSend's 1,000 messages and Infobip's bulk requests fit comfortably
+_DIGITS = re.compile(r"\+?[0-9]{3,16}")
+
+
+# ---------------------------------------------------------------------------- carrier side
+
+
+@dataclass(slots=True)
+class FrontEnd:
+    """What every provider front end is handed: the carrier and the shared webhook poster."""
+
+    carrier: Carrier
+    poster: WebhookPoster
+
+
+def system_id_for(prefix: str, name: str) -> str:
+    """A carrier account name (at most 15 characters) standing for a provider credential."""
+    if len(prefix) + len(name) <= 15 and name.replace("-", "").replace("_", "").isalnum():
+        return prefix + name
+    return prefix + hashlib.sha1(name.encode("utf-8")).hexdigest()[: 15 - len(prefix)]
+
+
+def register_account(carrier: Carrier, system_id: str, numbers: Iterable[str] = ()) -> Account:
+    """Make (or find) the carrier account a provider credential submits as, owning `numbers`.
+
+    The account cannot bind over SMPP (no bind types): it exists so the carrier routes replies to its
+    numbers back to this front end, as MO through the outbox.
+    """
+    account = carrier.accounts.get_or_create(system_id)
+    wanted = [core_address(n) for n in numbers if core_address(n).isdigit()]
+    if not account.configured or wanted:
+        config = account.config
+        merged = list(dict.fromkeys([*config.numbers, *wanted]))
+        account.config = AccountConfig(system_id=config.system_id, password=config.password, bind_types=[],
+                                       tps=config.tps, id_format=config.id_format, numbers=merged)
+        account.numbers = tuple(NumberRange.parse(n) for n in merged)
+    return account
+
+
+def add_number(account: Account, number: str) -> None:
+    number = core_address(number)
+    if number.isdigit() and number not in account.config.numbers:
+        account.config.numbers.append(number)
+        account.numbers = (*account.numbers, NumberRange.parse(number))
+
+
+def remove_number(account: Account, number: str) -> None:
+    number = core_address(number)
+    if number in account.config.numbers:
+        account.config.numbers.remove(number)
+        account.numbers = tuple(NumberRange.parse(n) for n in account.config.numbers)
+
+
+def core_address(address: str) -> str:
+    """Numbers enter the carrier as bare digits (E.164 without '+'), as SMPP clients send them."""
+    address = address.strip()
+    if address.startswith("+") and address[1:].isdigit():
+        return address[1:]
+    return address
+
+
+def e164(address: str) -> str:
+    """A carrier address as providers show it: '+' and digits for numbers of 8 digits or more."""
+    if address.isdigit() and len(address) >= 8:
+        return "+" + address
+    return address
+
+
+def is_phone_number(address: str) -> bool:
+    return bool(_DIGITS.fullmatch(address.strip()))
+
+
+@dataclass(slots=True)
+class Encoded:
+    """A text as the carrier will carry it: its coding, its parts and how many segments it costs."""
+
+    text: str
+    data_coding: int
+    parts: list[sms_text.Part]
+
+    @property
+    def segments(self) -> int:
+        return len(self.parts)
+
+
+_refs = count(1)
+
+
+def encode_text(text: str, data_coding: int | None = None) -> Encoded:
+    """GSM 03.38 when the text fits it, UCS-2 otherwise; long texts are cut into SAR-numbered parts.
+
+    Raises sms_text.TextEncodingError for texts over 255 segments.
+    """
+    parts, coding = sms_text.make_parts(text, data_coding, method="sar", ref=next(_refs))
+    return Encoded(text, int(coding), parts)
+
+
+@dataclass(slots=True)
+class Submitted:
+    """The carrier's verdict on every part of one text."""
+
+    status: int  # 0, or the first part's refusal
+    messages: list[Message]
+    latency: float = 0.0
+    answered: bool = True  # False: the carrier never answered (a no_response fault)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0 and self.answered
+
+    @property
+    def message_id(self) -> str:
+        return self.messages[0].id if self.messages else ""
+
+
+def submit_text(carrier: Carrier, system_id: str, channel: str, source: str, destination: str, encoded: Encoded,
+                *, receipts: bool = True, intermediate: bool = False, ref: Any = None,
+                schedule_at: float | None = None, expire_at: float | None = None) -> Submitted:
+    """Submit each part of a text as its own message, as an SMPP client would. A refused part refuses the
+    text, and parts already accepted are cancelled so they do not linger waiting for their siblings."""
+    account = carrier.accounts.get_or_create(system_id)
+    registered = (1 if receipts else 0) | (0x10 if intermediate else 0)
+    messages: list[Message] = []
+    latency = 0.0
+    for part in encoded.parts:
+        result: SubmitResult = carrier.submit(Submission(
+            system_id=system_id, channel=channel, source=source, destination=destination,
+            data_coding=encoded.data_coding, short_message=part.short_message, sar=part.sar,
+            registered_delivery=registered, schedule_at=schedule_at, expire_at=expire_at, ref=ref,
+        ), account)
+        latency = max(latency, result.latency)
+        if result.status != Status.ESME_ROK or result.message is None:
+            for message in messages:
+                carrier.cancel(message.id, system_id)
+            return Submitted(result.status, [], latency, answered=result.respond)
+        messages.append(result.message)
+    return Submitted(0, messages, latency)
+
+
+def first_part(item: Inbound) -> bool:
+    """True for the part of an MO that stands for the whole message (its first, or its only, part).
+
+    The carrier delivers a long MO as one item per part, each carrying the whole message's record;
+    front ends that post whole messages act on the first and let the rest go.
+    """
+    if item.sar is not None:
+        return item.sar[2] == 1
+    if item.udhi:
+        try:
+            ies, _ = sms_text.parse_udh(item.short_message)
+        except sms_text.TextEncodingError:
+            return True
+        info = sms_text.concat_info(ies)
+        return info is None or info[2] == 1
+    return True
+
+
+def inbound_segments(message: Message) -> int:
+    try:
+        return sms_text.count_segments(message.text, message.data_coding)
+    except sms_text.TextEncodingError:
+        return 1
+
+
+FAILED_STATES = (MessageState.UNDELIVERABLE, MessageState.EXPIRED, MessageState.REJECTED, MessageState.UNKNOWN,
+                 MessageState.SKIPPED, MessageState.DELETED)
+
+
+# ---------------------------------------------------------------------------- HTTP side
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_form(body: bytes) -> list[tuple[str, str]]:
+    """A form-encoded body as (name, value) pairs, repeats kept (MediaUrl may repeat). Never raises."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("latin-1")
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=2000)
+    except ValueError:  # too many fields
+        return []
+
+
+def parse_json(body: bytes) -> Any:
+    """The body as JSON, or raise ValueError (also for invalid UTF-8 and absurd nesting)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def dumps(content: Any) -> bytes:
+    try:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in a text: escaped JSON is still valid JSON
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+class JsonResponse(Response):
+    media_type = "application/json"
+
+    def __init__(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
+        super().__init__(dumps(content), status_code=status_code, headers=headers)
+
+
+def guarded(app: ASGIApp, on_error: Callable[[Exception], Response], name: str) -> ASGIApp:
+    """Whatever escapes a provider's handler is logged and answered in that provider's own error shape."""
+
+    async def guard(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: AsgiMessage) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await app(scope, receive, tracking_send)
+        except Exception as error:
+            _log.exception("%s: %s %s failed", name, scope.get("method"), scope.get("path"))
+            if not started:
+                await on_error(error)(scope, receive, send)
+
+    return guard
+
+
+Handler = Callable[[Request], Awaitable[Response]]
