@@ -12,6 +12,7 @@ from .config import Config
 from .core.carrier import Carrier
 from .core.clock import Clock
 from .core.scenario import Scenario
+from .http.providers import ProviderFrontEnds
 from .smpp.server import SmppServer
 
 _log = logging.getLogger("carrier_sim")
@@ -59,6 +60,7 @@ class Simulator:
         self.config = config or Config()
         self.carrier = Carrier(self.config, clock=clock, scenario=scenario, store_capacity=store_capacity)
         self.smpp = SmppServer(self.carrier)
+        self.providers = ProviderFrontEnds(self.carrier, self.config.providers)
         self.listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._http_servers: list = []
@@ -69,6 +71,17 @@ class Simulator:
         return next(listener.port for listener in self.listeners if listener.name == "smpp")
 
     @property
+    def providers_url(self) -> str:
+        """Where the provider HTTP APIs answer (their own listener, or the control API's)."""
+        names = ("providers", "control")
+        listener = next(listener for name in names for listener in self.listeners if listener.name == name)
+        return f"http://{listener.host}:{listener.port}"
+
+    @property
+    def smtp_port(self) -> int:
+        return next(listener.port for listener in self.listeners if listener.name == "smtp")
+
+    @property
     def control_url(self) -> str:
         listener = next(listener for listener in self.listeners if listener.name == "control")
         return f"http://{listener.host}:{listener.port}"
@@ -77,12 +90,21 @@ class Simulator:
         self._tasks.append(asyncio.create_task(self.carrier.scheduler.run(), name="scheduler"))
         for host, port, tls in await self.smpp.start():
             self.listeners.append(Listener("smpp-tls" if tls else "smpp", host, port, "smpps" if tls else "smpp"))
+        for name, host, port in await self.providers.start():
+            self.listeners.append(Listener(name, host, port, name))
         control = self.config.control
+        providers = self.config.providers
         if control.enabled:
             from .http.control import build_app
 
-            port = await self._serve_http(build_app(self), control.host, control.port)
+            app = build_app(self)
+            if providers.port is None:  # the provider APIs share the control API's listener
+                app = self.providers.asgi(app)
+            port = await self._serve_http(app, control.host, control.port)
             self.listeners.append(Listener("control", control.host, port, "http"))
+        if providers.port is not None:
+            port = await self._serve_http(self.providers.asgi(), providers.host, providers.port)
+            self.listeners.append(Listener("providers", providers.host, port, "http"))
         return self.listeners
 
     async def _serve_http(self, app, host: str, port: int) -> int:
@@ -114,6 +136,7 @@ class Simulator:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.providers.stop()
         self._stopped.set()
 
     async def run_until_signalled(self, announce=print) -> None:
