@@ -235,14 +235,13 @@ def test_trigger_and_put_scenario_errors() -> None:
 def test_same_scenario_twice_over_smpp_gives_identical_outcome_logs() -> None:
     logs = []
     for _ in range(2):
-        with SimulatorThread(loopback_config(), scenario=parse_scenario(open("scenarios/flaky-carrier.yaml").read()
+        with SimulatorThread(loopback_config(window=0), scenario=parse_scenario(open("scenarios/flaky-carrier.yaml").read()
                                                                         .replace("500", "100000"))) as sim:
             client = SmppClient(sim.smpp_port)
             client.bind("transceiver")
-            for n in range(300):
-                before = len(client.responses)
+            for n in range(300):  # one bind, so the carrier sees them in this order
                 client.submit(destination=f"4477009{n:05d}", registered_delivery=1)
-                client.pump(lambda: len(client.responses) > before, timeout=3)
+            assert client.pump(lambda: len(client.responses) == 300, timeout=10)
             with httpx.Client(base_url=sim.control_url) as api:
                 logs.append(api.get("/api/v1/scenario/outcomes").json()["outcomes"])
             client.close()
