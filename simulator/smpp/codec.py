@@ -8,6 +8,12 @@ from typing import Any
 
 from .pdu import (
     COMMAND_NAMES,
+    CommandId,
+    DataSmResp,
+    DeliverSm,
+    DeliverSmResp,
+    SubmitSm,
+    SubmitSmResp,
     REGISTRY,
     RESPONSE_BIT,
     Destination,
@@ -94,8 +100,116 @@ def encode(pdu: Pdu, *, omit_body: bool = False) -> bytes:
     if omit_body or (pdu.command_status and pdu.OMITS_BODY_ON_ERROR and _all_default(pdu)):
         body = b""
     else:
-        body = encode_body(pdu)
+        fast = _FAST_ENCODERS.get(pdu.__class__)
+        body = fast(pdu) if fast is not None else encode_body(pdu)
     return HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, pdu.command_status, pdu.sequence_number) + body
+
+
+# The hot path (submit_sm in, submit_sm_resp and receipts out, deliver_sm_resp in) has hand-written
+# codecs: the table-driven ones cost several times more per PDU. Each must agree exactly with the
+# table-driven one (tests/smpp/test_codec.py checks both on the same inputs).
+
+
+def _cstr_bytes(value: str, max_length: int, name: str) -> bytes:
+    raw = value.encode("latin-1")
+    if len(raw) >= max_length or b"\0" in raw:
+        raise ValueError(f"{name} must be at most {max_length - 1} octets without NUL")
+    return raw
+
+
+def _encode_message_id_body(pdu: Any) -> bytes:
+    body = _cstr_bytes(pdu.message_id, 65, "message_id") + b"\0"
+    if pdu.tlvs:
+        body += b"".join([encode_tlv(tag, value) for tag, value in pdu.tlvs.items()])
+    return body
+
+
+def _encode_short_message_body(pdu: Any) -> bytes:
+    sm = pdu.short_message
+    if len(sm) > 254:
+        raise ValueError(f"short_message is {len(sm)} octets; at most 254 (use message_payload)")
+    schedule, validity = pdu.schedule_delivery_time, pdu.validity_period
+    if len(schedule) not in (0, 16) or len(validity) not in (0, 16):
+        raise ValueError("schedule_delivery_time and validity_period must be empty or 16 characters")
+    body = b"".join((
+        _cstr_bytes(pdu.service_type, 6, "service_type"), b"\0",
+        bytes((pdu.source_addr_ton, pdu.source_addr_npi)),
+        _cstr_bytes(pdu.source_addr, 21, "source_addr"), b"\0",
+        bytes((pdu.dest_addr_ton, pdu.dest_addr_npi)),
+        _cstr_bytes(pdu.destination_addr, 21, "destination_addr"), b"\0",
+        bytes((pdu.esm_class, pdu.protocol_id, pdu.priority_flag)),
+        _cstr_bytes(schedule, 17, "schedule_delivery_time"), b"\0",
+        _cstr_bytes(validity, 17, "validity_period"), b"\0",
+        bytes((pdu.registered_delivery, pdu.replace_if_present_flag, pdu.data_coding, pdu.sm_default_msg_id,
+               len(sm))),
+        sm,
+    ))
+    if pdu.tlvs:
+        body += b"".join([encode_tlv(tag, value) for tag, value in pdu.tlvs.items()])
+    return body
+
+
+def _decode_short_message(cls: type, status: int, sequence: int, data: bytes, pos: int) -> Pdu | None:
+    """submit_sm / deliver_sm; None if anything is unusual, so the table-driven decoder explains it."""
+    end = len(data)
+    find = data.find
+    nul = find(b"\0", pos, pos + 6)
+    if nul < 0:
+        return None
+    service_type = data[pos:nul].decode("latin-1")
+    pos = nul + 3
+    if pos > end:
+        return None
+    source_ton, source_npi = data[nul + 1], data[nul + 2]
+    nul = find(b"\0", pos, pos + 21)
+    if nul < 0:
+        return None
+    source = data[pos:nul].decode("latin-1")
+    pos = nul + 3
+    if pos > end:
+        return None
+    dest_ton, dest_npi = data[nul + 1], data[nul + 2]
+    nul = find(b"\0", pos, pos + 21)
+    if nul < 0 or nul + 4 > end:
+        return None
+    destination = data[pos:nul].decode("latin-1")
+    esm_class, protocol_id, priority = data[nul + 1], data[nul + 2], data[nul + 3]
+    pos = nul + 4
+    nul = find(b"\0", pos, pos + 17)
+    if nul < 0 or nul - pos not in (0, 16):
+        return None
+    schedule = data[pos:nul].decode("latin-1") if nul > pos else ""
+    pos = nul + 1
+    nul = find(b"\0", pos, pos + 17)
+    if nul < 0 or nul - pos not in (0, 16):
+        return None
+    validity = data[pos:nul].decode("latin-1") if nul > pos else ""
+    pos = nul + 6
+    if pos > end:
+        return None
+    registered, replace, coding, default_id, sm_length = data[nul + 1 : pos]
+    if pos + sm_length > end:
+        return None
+    short_message = data[pos : pos + sm_length]
+    pos += sm_length
+    tlvs = decode_tlvs(data, pos, end) if pos < end else {}
+    return cls(
+        sequence_number=sequence, command_status=status, tlvs=tlvs, service_type=service_type,
+        source_addr_ton=source_ton, source_addr_npi=source_npi, source_addr=source, dest_addr_ton=dest_ton,
+        dest_addr_npi=dest_npi, destination_addr=destination, esm_class=esm_class, protocol_id=protocol_id,
+        priority_flag=priority, schedule_delivery_time=schedule, validity_period=validity,
+        registered_delivery=registered, replace_if_present_flag=replace, data_coding=coding,
+        sm_default_msg_id=default_id, short_message=short_message,
+    )
+
+
+def _decode_message_id_resp(cls: type, status: int, sequence: int, data: bytes, pos: int) -> Pdu | None:
+    nul = data.find(b"\0", pos, pos + 65)
+    if nul < 0:
+        return None
+    end = len(data)
+    tlvs = decode_tlvs(data, nul + 1, end) if nul + 1 < end else {}
+    return cls(sequence_number=sequence, command_status=status, tlvs=tlvs, message_id=data[pos:nul].decode("latin-1"))
 
 
 def _all_default(pdu: Pdu) -> bool:
@@ -225,6 +339,8 @@ def decode_body(
     data: bytes,
     start: int,
     leniency: Leniency = DEFAULT_LENIENCY,
+    *,
+    fast: bool = True,
 ) -> Pdu:
     cls = REGISTRY.get(command_id)
     if cls is None:
@@ -232,6 +348,14 @@ def decode_body(
             Status.ESME_RINVCMDID, f"unknown command_id 0x{command_id:08X}", command_id=command_id, sequence_number=sequence
         )
     end = len(data)
+    fast_decoder = _FAST_DECODERS.get(command_id) if fast else None
+    if fast_decoder is not None and start < end:
+        try:
+            pdu = fast_decoder(cls, status, sequence, data, start)
+        except PduError:
+            pdu = None  # the table-driven decoder below reports it with the command and sequence
+        if pdu is not None:
+            return pdu
     values: dict[str, Any] = {}
     pos = start
     is_response = bool(command_id & RESPONSE_BIT)
@@ -373,3 +497,14 @@ def _typed_tlv(tag: int, raw: bytes) -> TlvValue:
             return raw[:-1].decode("latin-1")
         return raw
     return raw
+
+
+_FAST_ENCODERS: dict[type, Any] = {
+    SubmitSmResp: _encode_message_id_body, DeliverSmResp: _encode_message_id_body, DataSmResp: _encode_message_id_body,
+    SubmitSm: _encode_short_message_body, DeliverSm: _encode_short_message_body,
+}
+_FAST_DECODERS: dict[int, Any] = {
+    CommandId.SUBMIT_SM: _decode_short_message, CommandId.DELIVER_SM: _decode_short_message,
+    CommandId.SUBMIT_SM_RESP: _decode_message_id_resp, CommandId.DELIVER_SM_RESP: _decode_message_id_resp,
+    CommandId.DATA_SM_RESP: _decode_message_id_resp,
+}

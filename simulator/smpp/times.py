@@ -143,9 +143,20 @@ def format_receipt_date(epoch: float, *, seconds: bool) -> str:
     """
     _check_epoch(epoch)
     whole = math.floor(epoch)
+    key = (whole, seconds)
+    text = _receipt_dates.get(key)
+    if text is not None:
+        return text  # receipts come in bursts: each second is formatted once
     if not _MIN_EPOCH <= whole < _END_EPOCH:
         raise SmppTimeError(f"cannot represent {epoch!r} as a receipt date: year outside 2000-2099")
-    return datetime.fromtimestamp(whole, tz=timezone.utc).strftime("%y%m%d%H%M%S" if seconds else "%y%m%d%H%M")
+    text = datetime.fromtimestamp(whole, tz=timezone.utc).strftime("%y%m%d%H%M%S" if seconds else "%y%m%d%H%M")
+    if len(_receipt_dates) >= 512:
+        _receipt_dates.clear()
+    _receipt_dates[key] = text
+    return text
+
+
+_receipt_dates: dict[tuple[int, bool], str] = {}
 
 
 def parse_receipt_date(text: str) -> float:
