@@ -155,10 +155,8 @@ class Carrier:
 
         payload, concat = self._split_concat(sub)
         part, parts = (concat[2], concat[1]) if concat else (1, 1)
-        traffic = Traffic(
-            system_id=account.system_id, channel=sub.channel, source=sub.source, destination=destination,
-            text=sms_text.decode(payload, sub.data_coding), data_coding=sub.data_coding, segments=parts,
-        )
+        traffic = Traffic(account.system_id, sub.channel, sub.source, destination, sub.data_coding, parts,
+                          payload=payload)
         refusal = self._refusal(account, destination, sub.source)
         if refusal is not None:
             metrics.submitted(refusal.status)
@@ -183,10 +181,13 @@ class Carrier:
             schedule_at=sub.schedule_at, expire_at=sub.expire_at, legacy=sub.legacy, part=part, parts=parts,
             ref=sub.ref,
         )
-        message.log(now, "submitted", f"{sub.channel} from {account.system_id}")
+        message.history.append((now, "submitted", sub.channel))  # system_id is on the message
         self.store.add(message)
         # A handset's reply to this sender goes back to this account.
-        self._last_sender_account[(destination, sub.source)] = account.system_id
+        senders = self._last_sender_account
+        senders[(destination, sub.source)] = account.system_id
+        if len(senders) > 100_000:
+            del senders[next(iter(senders))]  # bounded: the oldest conversation is forgotten first
         metrics.submitted(Status.ESME_ROK)
 
         if sub.registered_delivery & INTERMEDIATE:
@@ -255,10 +256,8 @@ class Carrier:
         del self._groups[key]
         messages = [group.parts[i] for i in sorted(group.parts)]
         text = "".join(m.text for m in messages)
-        traffic = Traffic(
-            system_id=message.system_id, channel=message.channel, source=message.source,
-            destination=message.destination, text=text, data_coding=messages[0].data_coding, segments=total,
-        )
+        traffic = Traffic(message.system_id, message.channel, message.source, message.destination,
+                          messages[0].data_coding, total, text=text)
         return self._accept(messages, traffic, opted_out)
 
     def _accept(self, messages: list[Message], traffic: Traffic, opted_out: bool) -> DeliveryOutcome:
@@ -281,7 +280,7 @@ class Carrier:
             if message.schedule_at is not None and message.schedule_at > wall:
                 message.state = MessageState.SCHEDULED
                 self._event(message, "scheduled", f"for {message.schedule_at:.3f}")
-            message.log(wall, "outcome", f"{outcome.state.name} in {deliver_at - wall:.3f}s")
+            message.history.append((wall, "outcome", outcome.state.name))
         self.scheduler.call_later(deliver_at - wall, self._complete, messages, outcome, deliver_at)
         return outcome
 
@@ -299,7 +298,7 @@ class Carrier:
             message.error = outcome.err
             message.network_error = outcome.network_error
             message.final_at = done
-            self._event(message, "final", f"{outcome.state.name} err={outcome.err}")
+            self._event(message, "final", outcome.state.name)
         self.metrics.finished(outcome.state)
         self.metrics.observe("delivery", done - live[0].submitted_at)
         if outcome.state is MessageState.DELIVERED:

@@ -38,6 +38,7 @@ class HandsetConfig:
     opted_out_error: int = 610  # the receipt err: written when the status is 0 (mnemonic of Twilio 21610)
     auto_reply: list[AutoReplyRule] = field(default_factory=list)
     inbox_size: int = 100  # messages kept per handset, newest last
+    max_handsets: int = 10_000  # inboxes kept; the least recently written-to handset is forgotten first
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +63,13 @@ class Handsets:
     def receive(self, message: Message) -> list[Reply]:
         """An MT reached a handset: keep it in the inbox and return any auto-replies."""
         number = message.destination
-        inbox = self._inboxes.get(number)
+        inboxes = self._inboxes
+        inbox = inboxes.pop(number, None)  # re-inserted below: dict order is recency
         if inbox is None:
-            inbox = self._inboxes[number] = deque(maxlen=self.config.inbox_size)
+            inbox = deque(maxlen=self.config.inbox_size)
+            if len(inboxes) >= self.config.max_handsets:
+                del inboxes[next(iter(inboxes))]
+        inboxes[number] = inbox
         inbox.append(message)
         if not self._rules:
             return []

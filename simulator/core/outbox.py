@@ -143,7 +143,8 @@ class Outbox:
                 # An MO or P2P message is delivered once its account's bind has taken it.
                 message.state = MessageState.DELIVERED
                 message.final_at = now
-            message.log(now, _delivered_event(delivery.item), f"attempt {delivery.attempts}")
+            message.history.append((now, _delivered_event(delivery.item), "" if delivery.attempts == 1 else
+                                    f"attempt {delivery.attempts}"))
         elif delivery.attempts >= self.retry.max_attempts:
             self.abandoned += 1
             message.log(now, "delivery_abandoned", f"{reason}; gave up after {delivery.attempts} attempts")
@@ -185,8 +186,10 @@ class Outbox:
         self._in_flight.clear()
 
 
+_RECEIPT_DELIVERED = {state: f"receipt_delivered:{state.name}" for state in MessageState}
+
+
 def _delivered_event(item: Item) -> str:
     if isinstance(item, Receipt):
-        return f"receipt_delivered:{item.state.name}"
-    assert isinstance(item, Inbound)
+        return _RECEIPT_DELIVERED[item.state]
     return "mo_delivered"

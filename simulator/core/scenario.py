@@ -59,17 +59,32 @@ BASE = Behaviour(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Traffic:
-    """What a rule can match on: one submitted message as the carrier sees it."""
+    """What a rule can match on: one submitted message as the carrier sees it.
 
-    system_id: str
-    channel: str
-    source: str
-    destination: str
-    text: str
-    data_coding: int
-    segments: int
+    The text is decoded only if a rule asks for it: most scenarios never look at it.
+    """
+
+    __slots__ = ("system_id", "channel", "source", "destination", "payload", "data_coding", "segments", "_text")
+
+    def __init__(self, system_id: str, channel: str, source: str, destination: str, data_coding: int,
+                 segments: int, *, payload: bytes = b"", text: str | None = None) -> None:
+        self.system_id = system_id
+        self.channel = channel
+        self.source = source
+        self.destination = destination
+        self.payload = payload
+        self.data_coding = data_coding
+        self.segments = segments
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            from simulator.smpp.text import decode
+
+            self._text = decode(self.payload, self.data_coding)
+        return self._text
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +175,7 @@ class Scenario:
         self.clock: Clock = SystemClock()
         self.started = 0.0
         self.triggered: dict[str, float] = {}
-        self.log: deque[tuple] = deque(maxlen=1_000_000)
+        self.log: deque[tuple] = deque(maxlen=100_000)  # the newest decisions, for replay comparisons
         self._rules = [(_CompiledMatch(rule.match), rule) for rule in self.spec.rules]
         self._phase_rules = {
             phase.name: [(_CompiledMatch(rule.match), rule) for rule in phase.rules] for phase in self.spec.phases
@@ -168,7 +183,14 @@ class Scenario:
         self._effective: dict[tuple[str, ...], Behaviour] = {}
         self._merged: dict[tuple[tuple[str, ...], int], tuple[SubmitBehaviour, ReceiptBehaviour]] = {}
         self._weights: dict[int, tuple[list[float], list[Any]]] = {}
+        self._fixed_submits: dict[int, SubmitOutcome | None] = {}
         self._compliance = _CompiledCompliance(self.spec.compliance)
+        self._static = self.effective([])
+        plain = not self.spec.rules and not self.spec.phases
+        self._plain: tuple[SubmitBehaviour, ReceiptBehaviour] | None = None
+        if plain:
+            defaults = self.effective([])
+            self._plain = (defaults.submit, defaults.receipt)
 
     @property
     def name(self) -> str:
@@ -244,14 +266,20 @@ class Scenario:
         return behaviour
 
     def connection(self) -> ConnectionBehaviour:
+        if not self.spec.phases:
+            return self._static.connection
         return self.effective().connection
 
     def limits(self) -> Limits:
+        if not self.spec.phases:
+            return self._static.limits  # asked on every submit: skip the phase bookkeeping
         return self.effective().limits
 
     # ------------------------------------------------------------------ decisions
 
     def _behaviours(self, traffic: Traffic) -> tuple[SubmitBehaviour, ReceiptBehaviour]:
+        if self._plain is not None:
+            return self._plain  # no rules, no phases: every message gets the defaults
         phases = self.active_phases()
         key = tuple(phase.name for phase in phases)
         index = -1
@@ -282,17 +310,27 @@ class Scenario:
 
     def submit_outcome(self, traffic: Traffic) -> SubmitOutcome:
         submit, _ = self._behaviours(traffic)
+        cache = self._fixed_submits
+        key = id(submit)
+        if key in cache:
+            # Nothing random to draw: the same immutable answer every time.
+            outcome = cache[key] or self._draw_submit(submit)
+        else:
+            outcome = self._draw_submit(submit)
+            cache[key] = outcome if not submit.statuses and isinstance(submit.latency, Fixed) else None
+        self.log.append(("submit", traffic.system_id, traffic.channel, traffic.destination, outcome.status,
+                         round(outcome.latency, 6), outcome.respond, outcome.nack))
+        return outcome
+
+    def _draw_submit(self, submit: SubmitBehaviour) -> SubmitOutcome:
         status = int(submit.status) if not submit.statuses else int(self._choose(submit.statuses).status)
-        outcome = SubmitOutcome(
+        return SubmitOutcome(
             status=status,
             latency=submit.latency.sample(self.rng),
             respond=bool(submit.respond),
             nack=bool(submit.nack),
             omit_body=bool(submit.omit_body),
         )
-        self.log.append(("submit", traffic.system_id, traffic.channel, traffic.destination, outcome.status,
-                         round(outcome.latency, 6), outcome.respond, outcome.nack))
-        return outcome
 
     def delivery_outcome(self, traffic: Traffic) -> DeliveryOutcome:
         _, receipt = self._behaviours(traffic)
@@ -351,7 +389,7 @@ class Scenario:
 
 
 class _CompiledCompliance:
-    __slots__ = ("lists",)
+    __slots__ = ("lists", "empty")
 
     def __init__(self, compliance: Compliance) -> None:
         self.lists = [
@@ -360,8 +398,11 @@ class _CompiledCompliance:
              (MessageState.UNDELIVERABLE, 11, TELESERVICE_NOT_PROVISIONED)),
             (tuple(p.lstrip("+") for p in compliance.ported), (MessageState.UNDELIVERABLE, 1, UNKNOWN_SUBSCRIBER)),
         ]
+        self.empty = not any(prefixes for prefixes, _ in self.lists)
 
     def fate(self, destination: str):
+        if self.empty:
+            return None
         number = destination.lstrip("+")
         for prefixes, fate in self.lists:
             if prefixes and number.startswith(prefixes):

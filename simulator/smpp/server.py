@@ -111,7 +111,8 @@ class SmppConnection(asyncio.Protocol):
             # Nothing a client sends may take the server down: log it and drop only this connection.
             _log.exception("bind %s: unexpected error; closing the connection", self.id)
             self.session.close()
-        self.flush()
+        # One write per loop iteration, however many reads and timers produced output in it.
+        self._flush_soon()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.session.close()
