@@ -24,6 +24,13 @@ def _serve(args: argparse.Namespace) -> int:
     except (ConfigError, OSError) as error:
         print(f"carrier-sim: {error}", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        from .workers import run_workers
+
+        return run_workers(_without_workers(sys.argv[1:]), args.workers)
+    if args.worker_count > 1:
+        for account in config.accounts:
+            account.tps /= args.worker_count  # see simulator/workers.py: an account's tps is split
     if args.host:
         config.smpp.host = args.host
         config.control.host = args.host
@@ -37,7 +44,20 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         simulator = Simulator(config, scenario=scenario)
-        await simulator.run_until_signalled(lambda line: print(line, flush=True))
+        link = None
+        if args.relay:
+            from .core.relay import WorkerLink
+
+            simulator.smpp.reuse_port = True
+            link = WorkerLink(simulator.carrier, args.relay, args.worker_index)
+            await link.start()
+            simulator.smpp.relay = link
+        announce = (lambda line: print(line, flush=True)) if args.worker_index == 0 else (lambda line: None)
+        try:
+            await simulator.run_until_signalled(announce)
+        finally:
+            if link is not None:
+                await link.stop()
 
     if uvloop:
         logging.getLogger("carrier_sim").debug("using uvloop")
@@ -95,6 +115,23 @@ def _loadtest(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _without_workers(argv: list[str]) -> list[str]:
+    """The command line again, minus --workers, for each worker process."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--workers":
+            skip = True
+            continue
+        if arg.startswith("--workers="):
+            continue
+        out.append(arg)
+    # Global options (-v) stay before the subcommand, as given.
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="carrier-sim", description=__doc__)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
@@ -107,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="SMPP port (default 2775)")
     serve.add_argument("--control-port", type=int, help="control API port (default 8025)")
     serve.add_argument("--no-control", action="store_true", help="do not start the control API")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="processes sharing the SMPP port (SO_REUSEPORT); receipts cross between them")
+    serve.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
+    serve.add_argument("--worker-count", type=int, default=1, help=argparse.SUPPRESS)
+    serve.add_argument("--relay", help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
 
     mo = commands.add_parser("mo", help="send a mobile-originated message from a virtual handset")

@@ -162,6 +162,7 @@ class SmppConnection(asyncio.Protocol):
         if event.bind_type.can_receive:
             self._attached = True
             self.carrier.outbox.attach(self)
+            self.server.receivers_changed(self.mailbox)
 
     def _detach(self) -> None:
         if self.account is not None:
@@ -170,6 +171,7 @@ class SmppConnection(asyncio.Protocol):
         if self._attached:
             self._attached = False
             self.carrier.outbox.detach(self)
+            self.server.receivers_changed(self.mailbox)
 
     def _request(self, pdu: Pdu) -> None:
         command_id = pdu.command_id
@@ -459,6 +461,8 @@ class SmppServer:
         self.connections: set[SmppConnection] = set()
         self.servers: list[asyncio.base_events.Server] = []
         self.violations = 0
+        self.reuse_port = False  # set for `serve --workers N`: every worker listens on the same port
+        self.relay = None  # a WorkerLink, when other workers may hold an account's binds
         self._ticker: asyncio.Task[None] | None = None
         self._disconnects_done: set[float] = set()
         carrier.add_scenario_listener(self.apply_scenario)
@@ -469,14 +473,15 @@ class SmppServer:
         config = self.config
         listening = []
         server = await loop.create_server(lambda: SmppConnection(self), config.host, config.port, reuse_address=True,
-                                          backlog=4096)
+                                          reuse_port=self.reuse_port or None, backlog=4096)
         self.servers.append(server)
         listening.append((config.host, server.sockets[0].getsockname()[1], False))
         if config.tls is not None:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(config.tls.cert, config.tls.key)
             tls_server = await loop.create_server(lambda: SmppConnection(self), config.host, config.tls.port,
-                                                  ssl=context, reuse_address=True, backlog=4096)
+                                                  ssl=context, reuse_address=True, reuse_port=self.reuse_port or None,
+                                                  backlog=4096)
             self.servers.append(tls_server)
             listening.append((config.host, tls_server.sockets[0].getsockname()[1], True))
         self._ticker = asyncio.create_task(self._tick_forever(), name="smpp-housekeeping")
@@ -492,6 +497,11 @@ class SmppServer:
                     connection.tick(now)
                 except Exception:
                     _log.exception("bind %s: housekeeping failed", connection.id)
+
+    def receivers_changed(self, mailbox: str) -> None:
+        if self.relay is not None:
+            count = sum(1 for c in self.connections if c._attached and c.mailbox == mailbox)
+            self.relay.local_binds_changed(mailbox, count)
 
     def bind_refusal(self, system_id: str) -> int:
         """The status a bind gets during an outage (a scenario's refuse_binds or a fault), else 0."""

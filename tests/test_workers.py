@@ -1,0 +1,60 @@
+"""`carrier-sim serve --workers 2`: one port, two processes, receipts reach whichever worker holds the bind."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import SmppClient
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def two_workers(tmp_path):
+    scenario = tmp_path / "fast.yaml"
+    scenario.write_text("defaults:\n  receipt:\n    states: [{state: DELIVRD}]\n    delay: 50ms\n")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator.cli", "serve", "--port", str(port), "--no-control", "--workers", "2",
+         "--scenario", str(scenario)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    time.sleep(0.5)  # both workers listening
+    yield port
+    process.terminate()
+    assert process.wait(20) == 0
+
+
+def test_receipts_cross_workers_to_the_only_receiver(two_workers) -> None:
+    receiver = SmppClient(two_workers)
+    receiver.bind("receiver")
+    time.sleep(0.3)  # the hub learns where the receiver is
+    ids = set()
+    for _ in range(12):  # each transmitter lands on either worker: all on the receiver's has odds 1 in 4096
+        sender = SmppClient(two_workers)
+        sender.bind("transmitter")
+        sender.submit(registered_delivery=1)
+        assert sender.pump(lambda: len(sender.responses) == 1)
+        ids.add(sender.responses[0].message_id)
+        sender.close()
+    assert receiver.pump(lambda: len(receiver.delivered) >= 12, timeout=10)
+    receiver.pump(lambda: False, timeout=0.3)
+    assert {p.receipted_message_id for p in receiver.delivered} == ids and len(receiver.delivered) == 12
+    receiver.close()
