@@ -8,6 +8,7 @@ from simulator.config import AccountConfig
 from simulator.smpp.status import Status
 
 from .clock import Clock
+from .ids import IdFormat
 from .limits import TokenBucket
 
 
@@ -48,6 +49,7 @@ class Account:
     numbers: tuple[NumberRange, ...] = ()
     binds: int = 0
     configured: bool = True  # False for accounts made on the fly in open mode
+    id_format: IdFormat = IdFormat.HEX
 
     @property
     def system_id(self) -> str:
@@ -69,6 +71,7 @@ class Accounts:
         self.clock = clock
         self.open_mode = not configs
         self._accounts: dict[str, Account] = {}
+        self._any_numbers = False
         for config in configs:
             self._add(config, configured=True)
 
@@ -78,8 +81,10 @@ class Accounts:
             bucket=TokenBucket(config.tps or None, clock=self.clock),
             numbers=tuple(NumberRange.parse(n) for n in config.numbers),
             configured=configured,
+            id_format=IdFormat(config.id_format),
         )
         self._accounts[config.system_id] = account
+        self._any_numbers = self._any_numbers or bool(account.numbers)
         return account
 
     def get(self, system_id: str) -> Account | None:
@@ -115,6 +120,8 @@ class Accounts:
 
     def owner_of(self, number: str) -> Account | None:
         """The account owning a number: the most specific range or longest prefix wins."""
+        if not self._any_numbers:
+            return None
         best: Account | None = None
         best_score = 0
         for account in self._accounts.values():

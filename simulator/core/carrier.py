@@ -172,9 +172,9 @@ class Carrier:
             return SubmitResult(decision.status, latency=latency, respond=decision.respond,
                                 nack=decision.nack, omit_body=decision.omit_body)
 
-        fmt = sub.id_format or account.config.id_format
+        fmt = IdFormat(sub.id_format) if sub.id_format else account.id_format
         message = Message(
-            id=self.ids.next(IdFormat(fmt), legacy=sub.legacy),
+            id=self.ids.next(fmt, legacy=sub.legacy),
             system_id=account.system_id, channel=sub.channel, source=sub.source, destination=destination,
             data_coding=sub.data_coding, payload=payload, submitted_at=now,
             registered_delivery=sub.registered_delivery, esm_class=sub.esm_class,

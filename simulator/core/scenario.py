@@ -184,6 +184,7 @@ class Scenario:
         self._merged: dict[tuple[tuple[str, ...], int], tuple[SubmitBehaviour, ReceiptBehaviour]] = {}
         self._weights: dict[int, tuple[list[float], list[Any]]] = {}
         self._fixed_submits: dict[int, SubmitOutcome | None] = {}
+        self._fixed_deliveries: dict[int, DeliveryOutcome | None] = {}
         self._compliance = _CompiledCompliance(self.spec.compliance)
         self._static = self.effective([])
         plain = not self.spec.rules and not self.spec.phases
@@ -334,6 +335,15 @@ class Scenario:
 
     def delivery_outcome(self, traffic: Traffic) -> DeliveryOutcome:
         _, receipt = self._behaviours(traffic)
+        if self._compliance.empty:
+            fixed = self._fixed_deliveries.get(id(receipt), False)
+            if fixed is False:
+                fixed = self._fixed_deliveries[id(receipt)] = _fixed_delivery(receipt)
+            if fixed is not None:
+                # Nothing random to draw: the same immutable outcome every time.
+                self.log.append(("delivery", traffic.system_id, traffic.channel, traffic.destination,
+                                 fixed.state.name, fixed.err, round(fixed.delay, 6), False, False, False, False))
+                return fixed
         rng = self.rng
         choice = self._choose(receipt.states)
         state, err, network_error = choice.state, choice.err, choice.network_error
@@ -386,6 +396,20 @@ class Scenario:
             "rules": len(self.spec.rules),
             "decisions": len(self.log),
         }
+
+
+def _fixed_delivery(receipt: ReceiptBehaviour) -> DeliveryOutcome | None:
+    """The one outcome a receipt behaviour always gives, or None if it draws anything at random."""
+    if (len(receipt.states) != 1 or not isinstance(receipt.delay, Fixed) or receipt.lost or receipt.duplicate
+            or receipt.early or receipt.out_of_order):
+        return None
+    choice = receipt.states[0]
+    return DeliveryOutcome(
+        state=choice.state, err=choice.err,
+        network_error=tuple(choice.network_error) if choice.network_error else None,
+        delay=receipt.delay.value, lost=False, duplicate=False, early=False, out_of_order=False,
+        per_segment=bool(receipt.per_segment), wrong_id=receipt.wrong_id,
+    )
 
 
 class _CompiledCompliance:

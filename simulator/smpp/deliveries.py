@@ -53,7 +53,8 @@ def _is_hex(value: str) -> bool:
 def build_receipt(receipt: Receipt, config: ReceiptFormatConfig, *, legacy: bool) -> Pdu:
     message = receipt.message
     fmt = receipt_format(config)
-    rendered_id = receipt_id(receipt, fmt)
+    # A hex id needs no rendering: the common case skips render_id's parsing.
+    rendered_id = message.id if receipt.mangle_id is None and fmt.id_format == "hex" else receipt_id(receipt, fmt)
     text = format_receipt(
         message_id=rendered_id if receipt.mangle_id else message.id,
         state=receipt.state, error=receipt.error, submit_date=message.submitted_at, done_date=receipt.done_at,

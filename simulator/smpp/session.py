@@ -173,6 +173,7 @@ class Session:
         self.window_status = self.config.window_status
         self.answer_enquire_link = True  # a scenario may leave enquire_link unanswered
         self._buffer = bytearray()
+        self._offset = 0  # where unparsed bytes start in _buffer
         self._out: list[bytes] = []
         self._next_sequence = 1
         self._outstanding: dict[int, _Outstanding] = {}
@@ -215,6 +216,10 @@ class Session:
     def feed(self, data: bytes) -> None:
         """Add bytes from the peer. Nothing is parsed until `next_event()` asks for it."""
         if self.state is not State.CLOSED:
+            if self._offset:
+                # Drop what was parsed once per read, not once per PDU.
+                del self._buffer[: self._offset]
+                self._offset = 0
             self._buffer += data
 
     def next_event(self) -> Event | None:
@@ -231,10 +236,11 @@ class Session:
 
     def _parse_one(self) -> bool:
         buffer = self._buffer
-        size = len(buffer)
+        offset = self._offset
+        size = len(buffer) - offset
         if size < HEADER_SIZE:
             return False
-        length, command_id, status, sequence = HEADER.unpack_from(buffer, 0)
+        length, command_id, status, sequence = HEADER.unpack_from(buffer, offset)
         if length < HEADER_SIZE or length > self.config.max_pdu:
             error = BadCommandLength(
                 Status.ESME_RINVCMDLEN,
@@ -246,17 +252,25 @@ class Session:
             # at the peer's next write instead of reading garbage as headers forever.
             self._events.append(self._violation(error, answer_with_nack=True))
             buffer.clear()
+            self._offset = 0
             return True
         if size < length:
             return False
         self.pdus_received += 1
-        frame = bytes(buffer[:length])
-        del buffer[:length]
+        frame = bytes(buffer[offset : offset + length])
+        offset += length
+        if offset == len(buffer):
+            buffer.clear()
+            offset = 0
+        self._offset = offset
         self._handle_frame(frame, command_id, status, sequence, self._events)
         return True
 
     def discard_partial(self) -> ProtocolViolation | None:
         """Called by the adapter when a partial PDU has waited too long: answer and drop it."""
+        if self._offset:
+            del self._buffer[: self._offset]
+            self._offset = 0
         if len(self._buffer) < HEADER_SIZE:
             self._buffer.clear()
             return None
@@ -270,7 +284,7 @@ class Session:
 
     @property
     def has_partial(self) -> bool:
-        return bool(self._buffer)
+        return len(self._buffer) > self._offset
 
     def _handle_frame(self, frame: bytes, command_id: int, status: int, sequence: int, events: deque[Event]) -> None:
         is_response = bool(command_id & RESPONSE_BIT)
