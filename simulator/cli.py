@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import sys
@@ -43,6 +44,12 @@ def _serve(args: argparse.Namespace) -> int:
     uvloop = install_uvloop()
 
     async def main() -> None:
+        # Messages and timers are long-lived and free of cycles: collect rarely, and never walk
+        # the start-up objects again. With the default thresholds a million stored messages make
+        # every full collection a multi-second pause.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(100_000, 50, 1000)
         simulator = Simulator(config, scenario=scenario)
         link = None
         if args.relay:

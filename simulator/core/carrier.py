@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from itertools import count
 from typing import Any
@@ -100,7 +101,9 @@ class Carrier:
         self._mo_refs = count(1)
         self._listeners: list[Callable[[Message, str], None]] = []
         self._scenario_listeners: list[Callable[[], None]] = []
-        self._last_sender_account: dict[tuple[str, str], str] = {}  # (handset, sender) -> system_id
+        # (handset, sender) -> system_id. An OrderedDict: evicting from the front of a plain dict
+        # rescans its deleted slots every time, which turns a bounded map quadratic.
+        self._last_sender_account: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._pending: dict[str, int] = {}  # per account: accepted messages not yet final (queue_size)
         self._scenario_buckets: dict[str, TokenBucket] = {}
         self._boundary_timers: list[Timer] = []
@@ -181,13 +184,12 @@ class Carrier:
             schedule_at=sub.schedule_at, expire_at=sub.expire_at, legacy=sub.legacy, part=part, parts=parts,
             ref=sub.ref,
         )
-        message.history.append((now, "submitted", sub.channel))  # system_id is on the message
-        self.store.add(message)
+        self.store.add(message)  # its history starts from submitted_at: no entry needed
         # A handset's reply to this sender goes back to this account.
         senders = self._last_sender_account
         senders[(destination, sub.source)] = account.system_id
         if len(senders) > 100_000:
-            del senders[next(iter(senders))]  # bounded: the oldest conversation is forgotten first
+            senders.popitem(last=False)  # bounded: the oldest conversation is forgotten first
         metrics.submitted(Status.ESME_ROK)
 
         if sub.registered_delivery & INTERMEDIATE:
@@ -280,14 +282,18 @@ class Carrier:
             if message.schedule_at is not None and message.schedule_at > wall:
                 message.state = MessageState.SCHEDULED
                 self._event(message, "scheduled", f"for {message.schedule_at:.3f}")
-            message.history.append((wall, "outcome", outcome.state.name))
-        self.scheduler.call_later(deliver_at - wall, self._complete, messages, outcome, deliver_at)
+            message.due_at = deliver_at
+        # A lone message goes in the timer as it is (no list): a million pending timers cost less.
+        self.scheduler.call_later(deliver_at - wall, self._complete, messages[0] if len(messages) == 1 else messages,
+                                  outcome)
         return outcome
 
     # ------------------------------------------------------------------ completion
 
-    def _complete(self, messages: list[Message], outcome: DeliveryOutcome, done: float) -> None:
-        """The moment the scenario chose has come. `done` is that moment (wall clock), even if the timer ran late."""
+    def _complete(self, target: Message | list[Message], outcome: DeliveryOutcome) -> None:
+        """The moment the scenario chose (`due_at`) has come; receipts carry that time even if the timer ran late."""
+        messages = [target] if isinstance(target, Message) else target
+        done = messages[0].due_at or self.clock.wall()
         system_id = messages[0].system_id
         self._pending[system_id] = max(0, self._pending.get(system_id, 0) - len(messages))
         live = [m for m in messages if m.state is not MessageState.DELETED]
@@ -405,7 +411,6 @@ class Carrier:
             destination=destination, data_coding=coding, payload=sms_text.encode(text, coding),
             submitted_at=self.clock.wall(), direction="mo",
         )
-        message.log(message.submitted_at, "mo_received", f"from {source}")
         self.store.add(message)
         return message
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from .records import Message
@@ -53,7 +53,7 @@ class Handsets:
 
     def __init__(self, config: HandsetConfig | None = None) -> None:
         self.config = config or HandsetConfig()
-        self._inboxes: dict[str, deque[Message]] = {}
+        self._inboxes: OrderedDict[str, deque[Message]] = OrderedDict()
         self._opted_out: set[tuple[str, str]] = set()
         self._rules = [(re.compile(rule.match), rule) for rule in self.config.auto_reply]
         self._stop = {w.upper() for w in self.config.stop_words}
@@ -64,12 +64,13 @@ class Handsets:
         """An MT reached a handset: keep it in the inbox and return any auto-replies."""
         number = message.destination
         inboxes = self._inboxes
-        inbox = inboxes.pop(number, None)  # re-inserted below: dict order is recency
+        inbox = inboxes.get(number)
         if inbox is None:
-            inbox = deque(maxlen=self.config.inbox_size)
-            if len(inboxes) >= self.config.max_handsets:
-                del inboxes[next(iter(inboxes))]
-        inboxes[number] = inbox
+            inbox = inboxes[number] = deque(maxlen=self.config.inbox_size)
+            if len(inboxes) > self.config.max_handsets:
+                inboxes.popitem(last=False)  # the least recently written-to handset
+        else:
+            inboxes.move_to_end(number)
         inbox.append(message)
         if not self._rules:
             return []

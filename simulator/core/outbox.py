@@ -143,8 +143,8 @@ class Outbox:
                 # An MO or P2P message is delivered once its account's bind has taken it.
                 message.state = MessageState.DELIVERED
                 message.final_at = now
-            message.history.append((now, _delivered_event(delivery.item), "" if delivery.attempts == 1 else
-                                    f"attempt {delivery.attempts}"))
+            message.log(now, _delivered_event(delivery.item), "" if delivery.attempts == 1 else
+                        f"attempt {delivery.attempts}")
         elif delivery.attempts >= self.retry.max_attempts:
             self.abandoned += 1
             message.log(now, "delivery_abandoned", f"{reason}; gave up after {delivery.attempts} attempts")

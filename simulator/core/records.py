@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -73,10 +73,29 @@ class Message:
     group: str | None = None
     direction: str = "mt"  # "mt" or "mo"
     ref: Any = None  # the front end's own context (e.g. a Twilio status callback URL)
-    history: list[tuple[float, str, str]] = field(default_factory=list)
+    responded_at: float | None = None  # when the front end answered the submit (wall clock)
+    due_at: float | None = None  # when the scenario's outcome is due (wall clock)
+    # Events after submission, allocated on first use: a million pending messages then cost no lists.
+    events: list[tuple[float, str, str]] | None = None
 
     def log(self, when: float, event: str, detail: str = "") -> None:
-        self.history.append((when, event, detail))
+        if self.events is None:
+            self.events = [(when, event, detail)]
+        else:
+            self.events.append((when, event, detail))
+
+    @property
+    def history(self) -> list[tuple[float, str, str]]:
+        """Every step in time order: submitted, response sent, scheduled, each delivery attempt, final."""
+        steps = [(self.submitted_at, "submitted" if self.direction == "mt" else "mo_received", self.channel)]
+        if self.responded_at is not None:
+            steps.append((self.responded_at, "response_sent", ""))
+        if self.due_at is not None:
+            steps.append((self.submitted_at, "scheduled", f"due {self.due_at - self.submitted_at:.3f}s after submit"))
+        if self.events:
+            steps.extend(self.events)
+        steps.sort(key=lambda step: step[0])
+        return steps
 
     @property
     def text(self) -> str:

@@ -16,6 +16,7 @@ from simulator.core.accounts import Account
 from simulator.core.carrier import Carrier, Submission, SubmitResult
 from simulator.core.limits import TokenBucket
 from simulator.core.outbox import Delivery
+from simulator.core.records import Message
 
 from . import deliveries
 from .codec import Leniency, encode
@@ -271,9 +272,12 @@ class SmppConnection(asyncio.Protocol):
         else:
             response = pdu.response(result.status, message_id=result.message_id, **fields)
         if result.latency > 0:
-            self.carrier.scheduler.call_later(result.latency, self._respond_later, response, result.omit_body)
+            self.carrier.scheduler.call_later(result.latency, self._respond_later, response, result.omit_body,
+                                              result.message)
         else:
             self._respond(response, result.omit_body)
+            if result.message is not None:
+                result.message.responded_at = result.message.submitted_at
 
     def _respond(self, response: Pdu, omit_body: bool) -> None:
         if omit_body:
@@ -282,11 +286,13 @@ class SmppConnection(asyncio.Protocol):
         else:
             self.session.respond(response)
 
-    def _respond_later(self, response: Pdu, omit_body: bool) -> None:
+    def _respond_later(self, response: Pdu, omit_body: bool, message: Message | None) -> None:
         if self.session.state is State.CLOSED:
             return
         self._respond(response, omit_body)
-        self.flush()
+        if message is not None:
+            message.responded_at = self.carrier.clock.wall()
+        self._flush_soon()
 
     def _submit_multi(self, pdu: SubmitMulti) -> None:
         status = self._throttled()

@@ -200,7 +200,8 @@ async def test_message_history_after_a_submit(api, smpp_peer):
 
     body = await eventually(delivered_receipt, what="receipt_delivered in the history")
     events = [entry["event"] for entry in body["history"]]
-    assert events == ["submitted", "outcome", "final", "receipt_queued", "receipt_delivered:DELIVERED"]
+    assert events == ["submitted", "response_sent", "scheduled", "final", "receipt_queued",
+                      "receipt_delivered:DELIVERED"]
     assert body["history"][0]["detail"] == "smpp"
     times = [parse_iso(entry["at"]) for entry in body["history"]]
     assert times == sorted(times)
