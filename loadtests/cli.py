@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 
 GATEWAYS = {"smpp": "SmppUser", "kannel": "KannelUser", "twilio": "TwilioUser", "infobip": "InfobipUser",
             "clicksend": "ClickSendUser", "generic": "GatewayUser"}
+PROVIDERS = ("twilio", "infobip", "clicksend")  # carrier-sim emulates these APIs
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
@@ -85,14 +87,20 @@ def _relay(process: subprocess.Popen[str], log: Path, deadline: float) -> int:
     """Copy Locust's output to the log; show progress, warnings and errors as they come."""
     assert process.stdout is not None
     with log.open("w") as handle:
-        for line in process.stdout:
-            handle.write(line)
-            if line.startswith("[loadtest]") or "/ERROR/" in line or "/CRITICAL/" in line or line.startswith(
-                    ("Traceback", "locust: error", "usage:")):
-                print(line.rstrip(), file=sys.stderr, flush=True)
-            if time.monotonic() > deadline:
-                process.kill()
-                print("carrier-sim loadtest: Locust overran its time and was stopped", file=sys.stderr)
+        while True:
+            try:
+                for line in process.stdout:
+                    handle.write(line)
+                    if line.startswith("[loadtest]") or "/ERROR/" in line or "/CRITICAL/" in line or \
+                            line.startswith(("Traceback", "locust: error", "usage:")):
+                        print(line.rstrip(), file=sys.stderr, flush=True)
+                    if time.monotonic() > deadline:
+                        process.kill()
+                        print("carrier-sim loadtest: Locust overran its time and was stopped", file=sys.stderr)
+                break
+            except KeyboardInterrupt:
+                # Ctrl-C reached Locust too: it stops, writes its reports and the summary; keep reading.
+                print("carrier-sim loadtest: interrupted; waiting for Locust's reports", file=sys.stderr)
     return process.wait()
 
 
@@ -126,13 +134,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"carrier-sim loadtest: {error}", file=sys.stderr)
             return 2
         control_url = control_url or simulator.control_url
-        listener = "smpp" if args.gateway == "smpp" else args.gateway
-        if listener not in simulator.listeners:
+        # Provider APIs are served on their own listener when configured so, else beside the control API.
+        target = simulator.listeners.get(args.gateway) or (
+            simulator.listeners.get("providers") or control_url if args.gateway in PROVIDERS else "")
+        if not target:
             simulator.stop()
-            print(f"carrier-sim loadtest: the embedded carrier has no {listener} listener "
+            print(f"carrier-sim loadtest: the embedded carrier has no {args.gateway} listener "
                   f"(it has {', '.join(simulator.listeners)}); give --target", file=sys.stderr)
             return 2
-        target = simulator.listeners[listener]
         print(f"carrier-sim loadtest: embedded carrier-sim (scenario {args.scenario}) at {target}", file=sys.stderr)
     command = _locust_command(args, target, control_url, reports)
     print(f"carrier-sim loadtest: {GATEWAYS[args.gateway]} x {args.users} for {args.duration} "
@@ -140,10 +149,15 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     # An upper bound on the whole run: sending, draining, correlation and Locust's own shutdown.
     budget = (duration or 600.0) + drain + 120.0
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    # A SIGTERM to this launcher becomes a Ctrl-C for Locust: it stops, drains nothing more, writes its reports.
+    previous = signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGINT))
     try:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         code = _relay(process, reports / "locust.log", time.monotonic() + budget)
     finally:
+        signal.signal(signal.SIGTERM, previous)
+        if process.poll() is None:
+            process.kill()
         if simulator is not None:
             simulator.stop()
     summary_path = reports / "summary.json"

@@ -19,6 +19,7 @@ from pathlib import Path
 import gevent
 import locust
 from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import CSV_STATS_INTERVAL_SEC
 
 from . import summary as summaries
 from .harness import Harness
@@ -57,6 +58,7 @@ class Coordinator:
         self.started = 0.0
         self.send_seconds = 0.0
         self.drained = False
+        self.drain_seconds = 0.0
         self.summary: dict | None = None
         self._greenlet: gevent.Greenlet | None = None
         self._last_progress = (0.0, 0)
@@ -110,7 +112,7 @@ class Coordinator:
         options = self.options
         deadline = self.started + options.duration if options.duration else float("inf")
         while time.perf_counter() < deadline:
-            gevent.sleep(0.25)
+            gevent.sleep(min(1.0, max(0.05, deadline - time.perf_counter())))
             self._collect()
             self._progress("sending")
             if options.messages and self._everyone(lambda node: node.draining):
@@ -118,11 +120,13 @@ class Coordinator:
         self.send_seconds = time.perf_counter() - self.started
         self._drain()
         self._finish()
+        if getattr(self.environment.parsed_options, "csv_prefix", None):
+            gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.25)  # one more pass of Locust's CSV writer: the last receipts
         self.environment.runner.quit()
 
     def _progress_only(self) -> None:
         while True:
-            gevent.sleep(0.25)
+            gevent.sleep(1.0)
             self._collect()
             self._progress("sending")
 
@@ -132,14 +136,16 @@ class Coordinator:
             runner.send_message(DRAIN, None)
         elif self.harness is not None:
             self.harness.draining = True
-        until = time.perf_counter() + self.options.drain
+        started = time.perf_counter()
+        until = started + self.options.drain
         while time.perf_counter() < until:
             gevent.sleep(0.1)
             self._collect()
             self._progress("draining")
             if self._everyone(lambda node: node.draining and node.awaiting == 0):
                 self.drained = True
-                return
+                break
+        self.drain_seconds = time.perf_counter() - started
 
     def _finish(self) -> None:
         if self.distributed:
@@ -166,11 +172,14 @@ class Coordinator:
         self._last_progress = (now, submits.messages)
         submit = self.aggregate.histograms.summary("submit") or self.aggregate.histograms.summary("http_submit")
         receipt = self.aggregate.histograms.summary("receipt")
-        print(f"[loadtest] {now - self.started:6.1f}s {phase:<8} sent {submits.messages:,} ({rate:,.0f}/s) "
-              f"ok {submits.segments_ok:,} failed {submits.segments_failed:,} retries {submits.retries:,} | "
-              f"receipts {receipts.received:,} awaiting {self.aggregate.awaiting:,} | "
-              f"submit p95 {submit.p95 if submit else 0:.3f} ms, receipt p95 {receipt.p95 if receipt else 0:.1f} ms",
-              file=sys.stderr, flush=True)
+        line = (f"[loadtest] {now - self.started:6.1f}s {phase:<8} sent {submits.messages:,} ({rate:,.0f}/s) "
+                f"ok {submits.segments_ok:,} failed {submits.segments_failed:,} retries {submits.retries:,} | "
+                f"receipts {receipts.received:,} awaiting {self.aggregate.awaiting:,} | "
+                f"submit p95 {submit.p95 if submit else 0:.3f} ms, receipt p95 {receipt.p95 if receipt else 0:.1f} ms")
+        try:
+            print(line, file=sys.stderr, flush=True)
+        except OSError:
+            self.options.progress_interval = 0  # nobody is reading (the launcher went away): the run goes on
 
     def write_summary(self, *, interrupted: bool = False) -> dict:
         if self.summary is not None:
@@ -187,6 +196,7 @@ class Coordinator:
             target=environment.host or "", user_classes=sorted(cls.__name__ for cls in environment.user_classes),
             users=int(getattr(parsed, "num_users", 0) or 0),
             processes=len(self._nodes()) or 1, send_seconds=round(self.send_seconds, 3), drained=self.drained,
+            drain_seconds=round(self.drain_seconds, 3),
             interrupted=interrupted, locust_version=locust.__version__,
             options={f.name: getattr(self.options, f.name) for f in fields(self.options)},
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 _LISTENER = re.compile(r"^\s+(\S+)\s+(\w+)://(\S+):(\d+)\s*$")
+_PROVIDERS = re.compile(r"^\s+providers\s+(.*?)\s+\(HTTP APIs at (\S+)\)")  # names, then their shared URL
 
 
 class EmbeddedSimulatorError(RuntimeError):
@@ -37,6 +38,7 @@ class EmbeddedSimulator:
         self.process: subprocess.Popen[str] | None = None
         self._lines: list[str] = []
         self._pump: threading.Thread | None = None
+        self._last_line = time.monotonic()
 
     @property
     def smpp_url(self) -> str:
@@ -51,27 +53,29 @@ class EmbeddedSimulator:
                    "--control-port", "0", "--scenario", self.scenario]
         if self.config:
             command += ["--config", self.config]
+        # Its own session: a Ctrl-C at the terminal stops Locust, which then still needs the carrier to
+        # drain and correlate; stop() ends the carrier afterwards.
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        bufsize=1)
+                                        bufsize=1, start_new_session=True)
         deadline = time.monotonic() + timeout
         stream = self.process.stdout
         assert stream is not None
-        while "smpp" not in self.listeners or "control" not in self.listeners:
-            line = stream.readline()
-            if not line:
+        self._pump = threading.Thread(target=self._drain_output, args=(stream,), daemon=True)
+        self._pump.start()
+        # The listing is printed at once: once SMPP and control are in, give the rest a moment to arrive.
+        while not ({"smpp", "control"} <= set(self.listeners) and self._quiet_for(0.3)):
+            if self.process.poll() is not None and not self._pump.is_alive():
                 self.stop()
                 raise EmbeddedSimulatorError("carrier-sim exited before listening:\n" + "".join(self._lines))
-            self._note(line)
             if time.monotonic() > deadline:
                 self.stop()
                 raise EmbeddedSimulatorError("carrier-sim did not list its listeners in time:\n" + "".join(self._lines))
-        if "smpp" not in self.listeners:
-            self.stop()
-            raise EmbeddedSimulatorError("carrier-sim started without an SMPP listener:\n" + "".join(self._lines))
-        self._pump = threading.Thread(target=self._drain_output, args=(stream,), daemon=True)
-        self._pump.start()
+            time.sleep(0.02)
         self._wait_accepting(deadline)
         return self
+
+    def _quiet_for(self, seconds: float) -> bool:
+        return time.monotonic() - self._last_line >= seconds
 
     def _wait_accepting(self, deadline: float) -> None:
         host, port = self.smpp_url.removeprefix("smpp://").rsplit(":", 1)
@@ -86,11 +90,16 @@ class EmbeddedSimulator:
                 time.sleep(0.05)
 
     def _note(self, line: str) -> None:
+        self._last_line = time.monotonic()
         self._lines.append(line)
         match = _LISTENER.match(line)
         if match:
             name, scheme, host, port = match.groups()
             self.listeners[name] = f"{scheme}://{host}:{port}"
+        providers = _PROVIDERS.match(line)
+        if providers:  # the provider HTTP APIs, each by name, served at one URL
+            for name in providers.group(1).split(","):
+                self.listeners[name.strip()] = providers.group(2)
 
     def _drain_output(self, stream: IO[str]) -> None:
         """Keep reading the child's output so it never blocks on a full pipe (later listeners too)."""

@@ -13,6 +13,7 @@ meters, and it is the one place that fires Locust request events, so every user 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 
 import gevent
 
@@ -123,6 +124,15 @@ class Harness:
             self.histograms.record("lateness", max(0.0, now - intended))
         return message
 
+    def restamp(self, message: Tracked, now: float) -> None:
+        """The message's first part has actually left (writes are batched): its clocks start now."""
+        message.sent_at = now
+        message.sent_wall = wall = time.time()
+        entry = self.ledger.entries.get(message.ref)
+        if entry is not None:
+            entry.sent_wall = wall
+        self.last_send = wall
+
     def answered(self, message: Tracked, seconds: float, message_id: str | None, *, request_type: str | None,
                  name: str, histogram: str, intended: float | None = None, length: int = 0) -> None:
         """A segment (or HTTP request) was accepted. request_type None: Locust's HTTP client reported it."""
@@ -230,15 +240,10 @@ class Harness:
     def report(self, *, final: bool = False) -> ProcessReport:
         samples, self._samples = self._samples, []
         return ProcessReport(
-            node=self.node, submits=SubmitCounts.from_dict(_copy(self.submits)),
+            node=self.node, submits=SubmitCounts.from_dict(asdict(self.submits)),
             receipts=type(self.tracker.counts).from_dict(self.tracker.counts.to_dict()),
             histograms=self.histograms.delta(), samples=samples, awaiting=self.tracker.awaiting,
             first_send=self.first_send, last_send=self.last_send, draining=self.draining or not self.sending_allowed(),
             final=final, conservation=self.conservation.to_dict() if (final and self.conservation) else None,
         )
 
-
-def _copy(counts: SubmitCounts) -> dict:
-    from dataclasses import asdict
-
-    return asdict(counts)

@@ -71,11 +71,12 @@ class Histograms:
     def delta(self) -> dict[str, str]:
         """What was recorded since the last call, encoded for the wire; folded into the totals too."""
         encoded = {}
-        for name, histogram in self._pending.items():
+        for name, histogram in list(self._pending.items()):
             if histogram.get_total_count():
                 encoded[name] = base64.b64encode(histogram.encode()).decode("ascii")
                 self.total.setdefault(name, new_histogram()).add(histogram)
-                histogram.reset()
+                # A fresh one, not reset(): hdrh's reset zeroes 23,552 counters in a Python loop (~1 ms).
+                self._pending[name] = new_histogram()
         return encoded
 
     def merge_encoded(self, encoded: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ import time
 from urllib.parse import urlencode
 
 import gevent
+from gevent.lock import Semaphore
 from locust import FastHttpUser, constant, task
 
 from . import text as sms
@@ -26,24 +27,31 @@ from .workload import OutgoingMessage
 _numbers = itertools.count(1)
 
 
-def ensure_webhook(harness: Harness) -> str:
-    """Start this process's receipt webhook once; its base URL."""
-    if not harness.webhook_url:
-        def deliver(receipt: WebhookReceipt) -> None:
-            if receipt.kind == "ack":
-                if receipt.ref:
-                    harness.tracker.carrier_ack(receipt.ref)
-                return
-            harness.receipt(receipt.state, ref=receipt.ref, message_id=receipt.message_id)
+_webhook_lock = Semaphore()
 
-        options = harness.options
-        receiver = WebhookReceiver(deliver, options.webhook_host, options.webhook_port)
-        url = receiver.start()
-        if options.webhook_host in ("0.0.0.0", "::"):  # reachable by name, not by the wildcard
-            url = url.replace(options.webhook_host, socket.gethostname(), 1)
-        harness.webhook_url = url
-        harness.webhook = receiver  # type: ignore[attr-defined]
-    return harness.webhook_url
+
+def ensure_webhook(harness: Harness) -> str:
+    """Start this process's receipt webhook once (users start concurrently); its base URL."""
+    with _webhook_lock:
+        return harness.webhook_url or _start_webhook(harness)
+
+
+def _start_webhook(harness: Harness) -> str:
+    def deliver(receipt: WebhookReceipt) -> None:
+        if receipt.kind == "ack":
+            if receipt.ref:
+                harness.tracker.carrier_ack(receipt.ref)
+            return
+        harness.receipt(receipt.state, ref=receipt.ref, message_id=receipt.message_id)
+
+    options = harness.options
+    receiver = WebhookReceiver(deliver, options.webhook_host, options.webhook_port)
+    url = receiver.start()
+    if options.webhook_host in ("0.0.0.0", "::"):  # reachable by name, not by the wildcard
+        url = url.replace(options.webhook_host, socket.gethostname(), 1)
+    harness.webhook_url = url
+    harness.webhook = receiver
+    return url
 
 
 class HttpGatewayUser(FastHttpUser):

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--registered-delivery", type=int, default=1, help="registered_delivery on submit_sm (0: no receipts)")
     add("--request-timeout", default="10s", help="time to wait for a submit answer")
     add("--receipt-timeout", default="30s", help="time to wait for a receipt before counting it missing")
-    add("--max-retries", type=int, default=5, help="resubmissions after 0x58/0x14 (or HTTP 429) before failing")
+    add("--max-retries", type=int, default=10, help="resubmissions after 0x58/0x14 (or HTTP 429) before failing")
     add("--control-url", default="", help="carrier-sim's control API: correlate messages that reached the carrier")
     add("--summary-json", default="", help="write the run summary (JSON) here")
     add("--timeseries-csv", default="", help="write the per-bind time series (CSV) here")

@@ -15,7 +15,6 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 import gevent
 import smpplib.client
@@ -24,50 +23,15 @@ from gevent.event import Event
 from gevent.lock import BoundedSemaphore, Semaphore
 from smpplib import smpp
 
+from . import smpp_pdus
+from .flow import FlowControl
+from .smpp_pdus import (DATA_SM, DELIVER_SM, ENQUIRE_LINK, ENQUIRE_LINK_RESP, GENERIC_NACK, MAX_PDU, RETRYABLE,
+                        SUBMIT_SM_RESP, UNBIND, UNBIND_RESP, status_name)
+from .smpp_target import SmppTarget
 from .harness import Harness
 from .receipts import parse_smpp_receipt
 from .tracker import Tracked
 from .workload import OutgoingMessage
-
-SUBMIT_SM_RESP = 0x80000004
-DELIVER_SM = 0x00000005
-DATA_SM = 0x00000103
-ENQUIRE_LINK = 0x00000015
-ENQUIRE_LINK_RESP = 0x80000015
-GENERIC_NACK = 0x80000000
-UNBIND = 0x00000006
-UNBIND_RESP = 0x80000006
-MAX_PDU = 1 << 16
-RETRYABLE = {0x58: "ESME_RTHROTTLED", 0x14: "ESME_RMSGQFUL"}
-STATUS_NAMES = {0x01: "ESME_RINVMSGLEN", 0x02: "ESME_RINVCMDLEN", 0x03: "ESME_RINVCMDID", 0x04: "ESME_RINVBNDSTS",
-                0x08: "ESME_RSYSERR", 0x0A: "ESME_RINVSRCADR", 0x0B: "ESME_RINVDSTADR", 0x45: "ESME_RSUBMITFAIL",
-                0x61: "ESME_RINVSCHED", 0x62: "ESME_RINVEXPIRY", 0xFF: "ESME_RUNKNOWNERR", **RETRYABLE}
-
-
-def status_name(status: int) -> str:
-    return f"0x{status:02X} {STATUS_NAMES.get(status, 'ESME')}"
-
-
-@dataclass(frozen=True, slots=True)
-class SmppTarget:
-    """Where and as whom to bind: `smpp://[system_id[:password]@]host:port`."""
-
-    host: str
-    port: int
-    system_id: str
-    password: str
-    system_type: str = ""
-
-
-def parse_target(url: str, *, system_id: str, password: str, system_type: str = "") -> SmppTarget:
-    parts = urlsplit(url if "://" in url else f"smpp://{url}")
-    if parts.scheme not in ("smpp", ""):
-        raise ValueError(f"{url!r} is not an smpp://host:port target")
-    if not parts.hostname:
-        raise ValueError(f"{url!r} names no host")
-    return SmppTarget(parts.hostname, parts.port or 2775, unquote(parts.username) if parts.username else system_id,
-                      unquote(parts.password) if parts.password else password, system_type)
-
 
 class BindDown(Exception):
     """The bind is not (or no longer) bound; the sender should rebind."""
@@ -104,16 +68,19 @@ class SmppBind:
         self.client: smpplib.client.Client | None = None
         self.sock: socket.socket | None = None
         self.bound = False
-        self.pause_until = 0.0  # perf_counter: no new submit before this (back-off after 0x58/0x14)
-        self._backoff_base, self._backoff_max = backoff
-        self._backoff = self._backoff_base
+        self.flow = FlowControl(window, base=backoff[0], maximum=backoff[1])
+        self._freed = Event()
         self._rebind_base, self._rebind_max = rebind_backoff
         self._rebind_delay = self._rebind_base
         self._next_bind_at = 0.0
         self._ever_bound = False
         self._closing = False
+        self.encoder: smpp_pdus.SubmitEncoder | None = None
+        self.responses: smpp_pdus.Responses | None = None
         self._inflight: dict[int, InFlight] = {}
         self._retries: deque[InFlight] = deque()
+        self._out: list[bytes] = []  # submit_sm written but not yet flushed: one send() per window's worth
+        self._out_items: list[InFlight] = []
         self._slots = BoundedSemaphore(window)
         self._write_lock = Semaphore()
         self._last_write = time.perf_counter()
@@ -166,6 +133,8 @@ class SmppBind:
         sock.settimeout(None)  # the housekeeper's enquire_link notices a dead peer
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.client, self.sock = client, sock
+        self.encoder = smpp_pdus.SubmitEncoder(client, registered_delivery=self.registered_delivery)
+        self.responses = smpp_pdus.Responses(client)
         self.bound, self._closing = True, False
         self._last_write = time.perf_counter()
         self._reader = gevent.spawn(self._read_loop, sock)
@@ -187,10 +156,15 @@ class SmppBind:
     # ------------------------------------------------------------------ sending
 
     def wait_ready(self) -> None:
-        """Honour the back-off after 0x58/0x14 before writing anything new."""
-        delay = self.pause_until - time.perf_counter()
+        """Honour the back-off after 0x58/0x14 -- the pause, then the reduced in-flight cap."""
+        delay = self.flow.pause_until - time.perf_counter()
         if delay > 0:
+            self.flush()  # never sleep on queued requests: their answers are what ends the wait
             gevent.sleep(delay)
+        while self.bound and self.flow.capped and len(self._inflight) >= self.flow.allowed:
+            self.flush()
+            self._freed.clear()
+            self._freed.wait(0.05)
 
     def resend_due(self) -> bool:
         """Resubmit one request queued after 0x58/0x14; False when none is queued."""
@@ -202,11 +176,14 @@ class SmppBind:
         except BindDown:
             self._retries.appendleft(inflight)
             raise
-        self._write_submit(inflight)
+        self._queue(inflight)
+        self.flush()
         return True
 
     def send(self, out: OutgoingMessage, intended: float | None = None) -> None:
-        """Write every part of a message, each holding a window slot until its answer."""
+        """Queue every part of a message, each holding a window slot until its answer. Parts go out
+        when the window fills or the sender calls flush(); at once in the open model, where the
+        intended send time matters."""
         harness = self.harness
         message: Tracked | None = None
         for index in range(len(out.segments)):
@@ -219,9 +196,13 @@ class SmppBind:
             if message is None:
                 message = harness.message_sent(out, intended)
             harness.histograms.record("window_wait", waited)
-            self._write_submit(InFlight(message, out, index, 0.0, 0, intended))
+            self._queue(InFlight(message, out, index, time.perf_counter(), 0, intended))
+        if intended is not None:
+            self.flush()
 
     def _acquire(self) -> float:
+        if self._slots.locked():
+            self.flush()  # about to wait for answers: what is queued must be on its way first
         started = time.perf_counter()
         self._slots.acquire()
         if not self.bound:
@@ -229,21 +210,32 @@ class SmppBind:
             raise BindDown(self.name)
         return time.perf_counter() - started
 
-    def _write_submit(self, inflight: InFlight) -> None:
+    def _queue(self, inflight: InFlight) -> None:
         out = inflight.out
-        segment = out.segments[inflight.part]
-        pdu = smpp.make_pdu(
-            "submit_sm", client=self.client, source_addr_ton=0, source_addr_npi=0, source_addr=out.source,
-            dest_addr_ton=1, dest_addr_npi=1, destination_addr=out.to, esm_class=segment.esm_class,
-            registered_delivery=self.registered_delivery, data_coding=segment.data_coding,
-            short_message=segment.short_message)
-        data = pdu.generate()
-        inflight.sent_at = time.perf_counter()
-        self._inflight[pdu.sequence] = inflight
+        assert self.encoder is not None
+        sequence, data = self.encoder.encode(out.source, out.to, out.segments[inflight.part])
+        self._inflight[sequence] = inflight
+        self._out.append(data)
+        self._out_items.append(inflight)
         self.meter.submitted += 1
         self.meter.occupied(1)
         self.harness.submits.segments += 1
-        self._write(data)
+
+    def flush(self) -> None:
+        """Write what is queued in one send(); times start now (a message's receipt time too)."""
+        if not self._out:
+            return
+        data, items = b"".join(self._out), self._out_items
+        self._out, self._out_items = [], []
+        now = time.perf_counter()
+        for item in items:
+            item.sent_at = now
+            if item.part == 0 and item.attempt == 0:
+                self.harness.restamp(item.message, now)
+        try:
+            self._write(data)
+        except BindDown:
+            pass  # _drop() has failed everything in flight, these included
 
     def _write(self, data: bytes) -> None:
         sock = self.sock
@@ -289,11 +281,12 @@ class SmppBind:
         if command_id == SUBMIT_SM_RESP:
             message_id = None
             if status == 0 and len(raw) > 16:
-                pdu = smpp.parse_pdu(raw, client=self.client, allow_unknown_opt_params=True)
-                message_id = pdu.message_id.decode("latin-1") if pdu.message_id else None
+                pdu = smpp_pdus.parse(raw, smpp_pdus.SubmitSMResp)
+                message_id = getattr(pdu, "message_id", None)
+                message_id = message_id.decode("latin-1") if message_id else None
             self._answered(sequence, status, message_id)
         elif command_id in (DELIVER_SM, DATA_SM):
-            pdu = smpp.parse_pdu(raw, client=self.client, allow_unknown_opt_params=True)
+            pdu = smpp_pdus.parse(raw, smpp_pdus.DeliverSM if command_id == DELIVER_SM else smpp_pdus.DataSM)
             replies.append(self._delivered(pdu, command_id))
         elif command_id == ENQUIRE_LINK:
             replies.append(self._response("enquire_link_resp", sequence))
@@ -325,9 +318,8 @@ class SmppBind:
         return self._response("deliver_sm_resp" if command_id == DELIVER_SM else "data_sm_resp", pdu.sequence)
 
     def _response(self, command: str, sequence: int) -> bytes:
-        pdu = smpp.make_pdu(command, client=self.client)
-        pdu.sequence = sequence  # smpplib ignores a `sequence` keyword: it takes the client's next one
-        return pdu.generate()
+        assert self.responses is not None
+        return self.responses(command, sequence)
 
     def _answered(self, sequence: int, status: int, message_id: str | None, nack: bool = False) -> None:
         inflight = self._inflight.pop(sequence, None)
@@ -340,9 +332,11 @@ class SmppBind:
         self._slots.release()
         meter = self.meter
         meter.occupied(-1)
+        if self.flow.capped:
+            self._freed.set()
         if status == 0:
             meter.answered_ok += 1
-            self._backoff = self._backoff_base
+            self.flow.succeeded()
             harness.answered(inflight.message, seconds, message_id, request_type="SMPP", name="submit_sm",
                              histogram="submit", intended=inflight.intended if inflight.attempt == 0 else None)
         elif status in RETRYABLE and not nack and inflight.attempt < self.max_retries:
@@ -354,8 +348,7 @@ class SmppBind:
             harness.retrying(seconds, request_type="SMPP", name=status_name(status), throttled=status == 0x58)
             inflight.attempt += 1
             self._retries.append(inflight)
-            self.pause_until = now + self._backoff
-            self._backoff = min(self._backoff * 2, self._backoff_max)
+            self.flow.throttled(now)
         else:
             reason = f"generic_nack {status_name(status)}" if nack else status_name(status)
             if status in RETRYABLE and not nack:
@@ -405,6 +398,7 @@ class SmppBind:
         if count and was_bound and not self._closing:
             self.harness.submits.connection_drops += 1
         now = time.perf_counter()
+        self._out, self._out_items = [], []
         inflight, self._inflight = list(self._inflight.values()), {}
         for item in inflight:
             self._slots.release()

@@ -7,7 +7,8 @@ import itertools
 import gevent
 from locust import User, constant, task
 
-from .smpp_bind import BindDown, SmppBind, parse_target
+from .smpp_bind import BindDown, SmppBind
+from .smpp_target import parse_target
 
 _numbers = itertools.count(1)
 
@@ -38,21 +39,25 @@ class SmppUser(User):
     def submit(self) -> None:
         harness = self.environment.harness
         bind = self.bind
-        for _ in range(self.burst):
-            if not bind.ensure_bound():
-                return
-            bind.wait_ready()
-            try:
+        try:
+            for _ in range(self.burst):
+                if not bind.ensure_bound():
+                    return
+                bind.wait_ready()
                 if bind.resend_due():  # retries go out even while draining: their messages are awaited
                     continue
                 if not harness.sending_allowed():
+                    bind.flush()
                     gevent.sleep(0.1)
                     return
                 intended = harness.next_slot()
                 out = harness.next_message()
                 if out is None:
+                    bind.flush()
                     gevent.sleep(0.1)
                     return
                 bind.send(out, intended)
-            except BindDown:
-                return
+        except BindDown:
+            return
+        finally:
+            bind.flush()  # nothing queued may wait for the next task run

@@ -9,11 +9,11 @@ from pathlib import Path
 from .correlate import Conservation
 from .durations import format_ms
 from .stats import Aggregate
-from .thresholds import Thresholds, Verdict, check
+from .thresholds import Thresholds, check
 
 # Histograms shown in the summary, in this order (receipt:<STATE> ones follow "receipt").
-LATENCIES = ("submit", "window_wait", "lateness", "submit_intended", "receipt", "gateway", "carrier_ack",
-             "http_submit", "enquire_link")
+LATENCIES = ("submit", "http_submit", "window_wait", "lateness", "submit_intended", "receipt", "gateway",
+             "carrier_ack", "enquire_link")
 
 
 @dataclass(slots=True)
@@ -29,6 +29,7 @@ class RunInfo:
     processes: int
     send_seconds: float  # first send to last send
     drained: bool  # every answer and receipt was in (or given up) before the drain time ran out
+    drain_seconds: float = 0.0  # from the end of sending until the last answer and receipt
     interrupted: bool = False
     locust_version: str = ""
     options: dict = field(default_factory=dict)
@@ -143,7 +144,7 @@ def table(summary: dict) -> str:
         f"  receipts        {receipts['received']:,} of {receipts['accepted']:,} expected; missing {receipts['missing']:,}, "
         f"duplicate {receipts['duplicate']:,}, orphan {receipts['orphan']:,}, early {receipts['early']:,}, "
         f"late {receipts['late']:,}, per-segment {receipts['segment']:,}",
-        f"  states          " + (", ".join(f"{k} {v:,}" for k, v in sorted(receipts["states"].items())) or "-"),
+        "  states          " + (", ".join(f"{k} {v:,}" for k, v in sorted(receipts["states"].items())) or "-"),
     ]
     conservation = summary["conservation"]
     if conservation["correlated"]:
@@ -160,7 +161,9 @@ def table(summary: dict) -> str:
         reason = conservation.get("error") or "no control API to correlate with (--control-url)"
         lines.append(f"  conservation    sent {receipts['sent']:,} = receipted {receipts['received']:,} "
                      f"(carrier side not checked: {reason})")
-    if not run["drained"]:
+    if run.get("interrupted"):
+        lines.append("  note            the run was interrupted: what was still outstanding counts as missing")
+    elif not run["drained"]:
         lines.append("  note            the drain time ran out with answers or receipts still outstanding")
     if summary["thresholds"]:
         lines.append("")

@@ -203,6 +203,10 @@ class ReceiptTracker:
         if not is_final(state):
             self.counts.intermediate += 1
             return "intermediate"
+        if tlv_id:  # the common case first: the TLV, exactly as submit_sm_resp had it
+            message = self._by_id.get(id_key(tlv_id))
+            if message is not None:
+                return self._match(message, id_key(tlv_id), state, now, "tlv")
         candidates: list[tuple[str, str]] = []
         if ref:
             message = self._awaiting.get(ref)

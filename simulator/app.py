@@ -56,7 +56,7 @@ class Simulator:
     """Start and stop everything that makes up one carrier-sim process."""
 
     def __init__(self, config: Config | None = None, *, scenario: Scenario | None = None, clock: Clock | None = None,
-                 store_capacity: int = 1_000_000) -> None:
+                 store_capacity: int | None = None) -> None:
         self.config = config or Config()
         self.carrier = Carrier(self.config, clock=clock, scenario=scenario, store_capacity=store_capacity)
         self.smpp = SmppServer(self.carrier)
@@ -74,8 +74,8 @@ class Simulator:
     def providers_url(self) -> str:
         """Where the provider HTTP APIs answer (their own listener, or the control API's)."""
         names = ("providers", "control")
-        listener = next(listener for name in names for listener in self.listeners if listener.name == name)
-        return f"http://{listener.host}:{listener.port}"
+        listener = next((listener for name in names for listener in self.listeners if listener.name == name), None)
+        return f"http://{listener.host}:{listener.port}" if listener is not None else ""
 
     @property
     def smtp_port(self) -> int:
@@ -122,8 +122,9 @@ class Simulator:
                 self._tasks[-1].result()
         return sock.getsockname()[1]
 
-    async def stop(self) -> None:
-        await self.smpp.stop()
+    async def stop(self, *, grace: float = 2.0) -> None:
+        """Unbind every SMPP session (closing those that do not answer within `grace` s), then stop."""
+        await self.smpp.stop(grace=grace)
         for server in self._http_servers:
             server.should_exit = True
         for task in self._tasks:
@@ -152,6 +153,9 @@ class Simulator:
         announce(f"carrier-sim {self.carrier.scenario.name and 'scenario ' + self.carrier.scenario.name}".rstrip())
         for listener in listeners:
             announce(f"  {listener}")
+        if self.providers.enabled:
+            where = self.providers_url or "not served: the control API is off and providers.port is unset"
+            announce(f"  providers    {', '.join(self.providers.enabled)} (HTTP APIs: {where})")
         if self.carrier.accounts.open_mode:
             announce("  accounts     none configured: any system_id and password may bind")
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .core.handsets import HandsetConfig
 from .smpp.codec import DEFAULT_LENIENCY, DEFAULT_MAX_PDU
 from .smpp.status import Status, parse_status
 from .yamlload import Converter, load_file, load_text
@@ -124,7 +125,7 @@ class WebhookConfig:
     """The one webhook poster every provider shares: its limits and retry back-off."""
 
     timeout: float = 5.0  # seconds per attempt
-    concurrency: int = 64  # requests in flight at once, across all providers
+    concurrency: int = 16  # requests in flight at once, across all providers (one HTTP client each)
     max_attempts: int = 5  # including the first; a webhook that fails this often is dropped
     first_delay: float = 1.0  # seconds before the first retry
     factor: float = 2.0
@@ -342,6 +343,8 @@ class Config:
     control: ControlConfig = field(default_factory=ControlConfig)
     accounts: list[AccountConfig] = field(default_factory=list)
     state_dir: str | None = None  # where message-id high-water marks persist across restarts
+    store_capacity: int = 1_000_000  # messages kept; the oldest is evicted first
+    handsets: HandsetConfig = field(default_factory=HandsetConfig)
     providers: ProvidersConfig = field(default_factory=ProvidersConfig)
 
     def validate(self) -> None:

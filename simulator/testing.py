@@ -31,7 +31,7 @@ class SimulatorThread:
     """A Simulator running in a daemon thread. Use as a context manager, or start()/stop()."""
 
     def __init__(self, config: Config | None = None, *, scenario: Scenario | None = None,
-                 clock: Clock | None = None, store_capacity: int = 1_000_000) -> None:
+                 clock: Clock | None = None, store_capacity: int | None = None) -> None:
         self.config = config or loopback_config()
         self._scenario = scenario
         self._clock = clock

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from simulator.config import AccountConfig
 from simulator.smpp.status import Status
@@ -92,10 +92,17 @@ class Accounts:
 
     def get_or_create(self, system_id: str) -> Account:
         """The account of that system_id; in open mode (or for HTTP/SMTP senders) one is made on first use."""
+        system_id = system_id[:15] or "anonymous"  # SMPP's limit, applied before the lookup too
         account = self._accounts.get(system_id)
         if account is None:
-            account = self._add(AccountConfig(system_id=system_id[:15] or "anonymous"), configured=False)
+            account = self._add(AccountConfig(system_id=system_id), configured=False)
         return account
+
+    def set_numbers(self, account: Account, numbers: list[str]) -> None:
+        """Give an account the numbers (prefixes or ranges) it owns, replacing what it had."""
+        account.config.numbers = list(numbers)
+        account.numbers = tuple(NumberRange.parse(n) for n in numbers)
+        self._any_numbers = any(a.numbers for a in self._accounts.values())
 
     def __iter__(self):
         return iter(self._accounts.values())

@@ -83,24 +83,25 @@ class Carrier:
         *,
         clock: Clock | None = None,
         scenario: Scenario | None = None,
-        store_capacity: int = 1_000_000,
+        store_capacity: int | None = None,  # default: config.store_capacity
         handsets: HandsetConfig | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.config = config or Config()
         self.clock = clock or SystemClock()
         self.scheduler = Scheduler(self.clock)
-        self.store = MessageStore(store_capacity)
+        self.store = MessageStore(store_capacity or self.config.store_capacity)
         self.ids = MessageIds(_state_path(self.config))
         self.accounts = Accounts(self.config.accounts, self.clock)
         self.outbox = Outbox(self.scheduler, self.clock, retry)
-        self.handsets = Handsets(handsets)
+        self.handsets = Handsets(handsets or self.config.handsets)
         self.metrics = Metrics()
         self.faults = Faults()
         self._groups: dict[tuple, _Group] = {}
         self._mo_refs = count(1)
         self._listeners: list[Callable[[Message, str], None]] = []
         self._scenario_listeners: list[Callable[[], None]] = []
+        self._reset_listeners: list[Callable[[], None]] = []
         # (handset, sender) -> system_id. An OrderedDict: evicting from the front of a plain dict
         # rescans its deleted slots every time, which turns a bounded map quadratic.
         self._last_sender_account: OrderedDict[tuple[str, str], str] = OrderedDict()
@@ -115,6 +116,10 @@ class Carrier:
     def add_listener(self, callback: Callable[[Message, str], None]) -> None:
         """Called as (message, event) on each lifecycle step; HTTP front ends turn these into callbacks."""
         self._listeners.append(callback)
+
+    def add_reset_listener(self, callback: Callable[[], None]) -> None:
+        """Called after `reset()`, so front ends forget their own records too."""
+        self._reset_listeners.append(callback)
 
     def add_scenario_listener(self, callback: Callable[[], None]) -> None:
         """Called when the scenario is switched or one of its phases starts or ends."""
@@ -477,6 +482,11 @@ class Carrier:
         self._pending.clear()
         self.metrics.reset()
         self.set_scenario(self.scenario)
+        for listener in self._reset_listeners:
+            try:
+                listener()
+            except Exception:
+                _log.exception("reset listener failed")
 
     # ------------------------------------------------------------------ scenarios
 

@@ -32,7 +32,9 @@ from .scenario_model import (
     regex_body,
 )
 
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+# The bundled library: the top-level scenarios/ folder, which simulator/scenarios links to so that
+# installed wheels carry it too.
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 # Network error codes (GSM MAP) the compliance lists produce.
 ABSENT_SUBSCRIBER = (3, 27)

@@ -231,9 +231,12 @@ class Scheduler:
         loop = self._loop
         if loop is None or deadline is None:
             return
-        hint = self._clock.sleep_hint(deadline)
-        if hint is None:
-            return  # a manual clock: its listener calls wake() when time moves
+        if deadline <= self._now():
+            hint = 0.0  # due already (a zero delay, or a manual clock that has been moved)
+        else:
+            hint = self._clock.sleep_hint(deadline)
+            if hint is None:
+                return  # a manual clock: its listener calls wake() when time moves
         when = loop.time() + max(hint, RESOLUTION)
         armed = self._armed_at
         if armed is not None and armed <= when:

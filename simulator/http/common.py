@@ -17,8 +17,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message as AsgiMessage, Receive, Scope, Send
 
 from simulator.config import AccountConfig
-from simulator.core.accounts import Account, NumberRange
+from simulator.core.accounts import Account, Accounts
 from simulator.core.carrier import Carrier, Submission, SubmitResult
+from simulator.core.ids import IdFormat
 from simulator.core.records import Inbound, Message, MessageState
 from simulator.smpp import text as sms_text
 from simulator.smpp.status import Status
@@ -50,35 +51,50 @@ def system_id_for(prefix: str, name: str) -> str:
     return prefix + hashlib.sha1(name.encode("utf-8")).hexdigest()[: 15 - len(prefix)]
 
 
-def register_account(carrier: Carrier, system_id: str, numbers: Iterable[str] = ()) -> Account:
+def register_account(carrier: Carrier, system_id: str, numbers: Iterable[str] = (), *,
+                     id_format: str | None = None) -> Account:
     """Make (or find) the carrier account a provider credential submits as, owning `numbers`.
 
     The account cannot bind over SMPP (no bind types): it exists so the carrier routes replies to its
     numbers back to this front end, as MO through the outbox.
     """
     account = carrier.accounts.get_or_create(system_id)
-    wanted = [core_address(n) for n in numbers if core_address(n).isdigit()]
-    if not account.configured or wanted:
-        config = account.config
-        merged = list(dict.fromkeys([*config.numbers, *wanted]))
-        account.config = AccountConfig(system_id=config.system_id, password=config.password, bind_types=[],
-                                       tps=config.tps, id_format=config.id_format, numbers=merged)
-        account.numbers = tuple(NumberRange.parse(n) for n in merged)
+    if account.configured:  # an account from the config file keeps its settings; it only gains the numbers
+        for number in numbers:
+            add_number(carrier.accounts, account, number)
+        return account
+    config = account.config
+    wanted = [_exactly(n) for n in numbers if core_address(n).isdigit()]
+    merged = list(dict.fromkeys([*config.numbers, *wanted]))
+    account.config = AccountConfig(system_id=config.system_id, password=config.password, bind_types=[],
+                                   tps=config.tps, id_format=id_format or config.id_format, numbers=merged)
+    account.id_format = IdFormat(account.config.id_format)
+    _set_numbers(carrier.accounts, account, merged)
     return account
 
 
-def add_number(account: Account, number: str) -> None:
-    number = core_address(number)
-    if number.isdigit() and number not in account.config.numbers:
-        account.config.numbers.append(number)
-        account.numbers = (*account.numbers, NumberRange.parse(number))
+def _set_numbers(accounts: Accounts, account: Account, numbers: list[str]) -> None:
+    accounts.set_numbers(account, numbers)
 
 
-def remove_number(account: Account, number: str) -> None:
+def _exactly(number: str) -> str:
+    """One number as a range of one: a bare number would be a prefix, owning every longer number too."""
     number = core_address(number)
-    if number in account.config.numbers:
-        account.config.numbers.remove(number)
-        account.numbers = tuple(NumberRange.parse(n) for n in account.config.numbers)
+    return f"{number}-{number}"
+
+
+def add_number(accounts: Accounts, account: Account, number: str) -> None:
+    entry = _exactly(number)
+    if core_address(number).isdigit() and entry not in account.config.numbers:
+        account.config.numbers.append(entry)
+        _set_numbers(accounts, account, account.config.numbers)
+
+
+def remove_number(accounts: Accounts, account: Account, number: str) -> None:
+    entry = _exactly(number)
+    if entry in account.config.numbers:
+        account.config.numbers.remove(entry)
+        _set_numbers(accounts, account, account.config.numbers)
 
 
 def core_address(address: str) -> str:
@@ -94,6 +110,17 @@ def e164(address: str) -> str:
     if address.isdigit() and len(address) >= 8:
         return "+" + address
     return address
+
+
+def is_url(value: str) -> bool:
+    """An absolute http(s) URL a webhook can be posted to."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and len(value) <= 2048
 
 
 def is_phone_number(address: str) -> bool:
@@ -117,11 +144,13 @@ _refs = count(1)
 
 
 def encode_text(text: str, data_coding: int | None = None) -> Encoded:
-    """GSM 03.38 when the text fits it, UCS-2 otherwise; long texts are cut into SAR-numbered parts.
+    """GSM 03.38 when the text fits it, UCS-2 otherwise; long texts are cut into UDH-concatenated parts.
 
-    Raises sms_text.TextEncodingError for texts over 255 segments.
+    UDH, not SAR: the concatenation header takes room in each segment (153 septets, 67 UCS-2 characters),
+    and that is the segment count handsets see and providers bill. Raises sms_text.TextEncodingError for
+    texts over 255 segments.
     """
-    parts, coding = sms_text.make_parts(text, data_coding, method="sar", ref=next(_refs))
+    parts, coding = sms_text.make_parts(text, data_coding, method="udh", ref=next(_refs))
     return Encoded(text, int(coding), parts)
 
 
@@ -156,7 +185,7 @@ def submit_text(carrier: Carrier, system_id: str, channel: str, source: str, des
         result: SubmitResult = carrier.submit(Submission(
             system_id=system_id, channel=channel, source=source, destination=destination,
             data_coding=encoded.data_coding, short_message=part.short_message, sar=part.sar,
-            registered_delivery=registered, schedule_at=schedule_at, expire_at=expire_at, ref=ref,
+            esm_class=sms_text.UDHI if part.esm_class_udhi else 0, registered_delivery=registered, schedule_at=schedule_at, expire_at=expire_at, ref=ref,
         ), account)
         latency = max(latency, result.latency)
         if result.status != Status.ESME_ROK or result.message is None:

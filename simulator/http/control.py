@@ -233,6 +233,8 @@ def message_json(message: Message, *, history: bool = False) -> dict[str, Any]:
         "network_error": list(message.network_error) if message.network_error is not None else None,
         "registered_delivery": message.registered_delivery,
         "submitted_at": iso_time(message.submitted_at),
+        # Unix seconds at full resolution: load tests measure gateway-added latency from it.
+        "submitted_at_unix": message.submitted_at,
         "final_at": iso_time(message.final_at),
         "schedule_at": iso_time(message.schedule_at),
         "expire_at": iso_time(message.expire_at),
@@ -777,6 +779,7 @@ OPENAPI: dict[str, Any] = {
                                       "minItems": 2, "maxItems": 2, "description": "[type, code]"},
                     "registered_delivery": {"type": "integer"},
                     "submitted_at": _TIME,
+                    "submitted_at_unix": {"type": "number", "description": "submitted_at in Unix seconds"},
                     "final_at": _TIME,
                     "schedule_at": _TIME,
                     "expire_at": _TIME,

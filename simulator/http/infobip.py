@@ -27,7 +27,7 @@ from simulator.smpp.status import Status
 
 from .common import (
     BodyTooLarge, FrontEnd, JsonResponse, core_address, dumps, encode_text, first_part, guarded, inbound_segments,
-    is_phone_number, parse_json, read_body, register_account, submit_text, system_id_for,
+    is_phone_number, is_url, parse_json, read_body, register_account, submit_text, system_id_for,
 )
 from .webhooks import MailboxEndpoint, Webhook
 
@@ -260,10 +260,10 @@ class InfobipApi:
                                          not 1 <= validity <= MAX_VALIDITY_MINUTES):
                 raise _invalid(f"{where}.validityPeriod", f"must be 1-{MAX_VALIDITY_MINUTES} minutes")
             send_at = _time(m.get("sendAt"), f"{where}.sendAt")
-            jobs.append((destinations, text, sender, _str(m.get("notifyUrl"), f"{where}.notifyUrl") or "",
+            jobs.append((destinations, text, sender, _url(m.get("notifyUrl"), f"{where}.notifyUrl"),
                          _str(m.get("callbackData"), f"{where}.callbackData"), bool(m.get("intermediateReport")),
                          validity, send_at))
-        self._check_size(jobs)
+        self._check_size(jobs, account)
         results = []
         for destinations, text, sender, notify, callback_data, intermediate, validity, send_at in jobs:
             for to, given_id in destinations:
@@ -294,7 +294,7 @@ class InfobipApi:
             sender = _str(m.get("sender"), f"{where}.sender") or "InfoSMS"
             webhooks = m.get("webhooks") if isinstance(m.get("webhooks"), dict) else {}
             delivery = webhooks.get("delivery") if isinstance(webhooks.get("delivery"), dict) else {}
-            notify = _str(delivery.get("url"), f"{where}.webhooks.delivery.url") or ""
+            notify = _url(delivery.get("url"), f"{where}.webhooks.delivery.url")
             if delivery.get("notify") is False:
                 notify = "-"  # reports neither pushed nor kept for pulling
             msg_options = m.get("options") if isinstance(m.get("options"), dict) else {}
@@ -302,7 +302,7 @@ class InfobipApi:
             jobs.append((destinations, text, sender, notify, _str(webhooks.get("callbackData"),
                                                                    f"{where}.webhooks.callbackData"),
                          bool(delivery.get("intermediateReport")), validity, send_at))
-        self._check_size(jobs)
+        self._check_size(jobs, account)
         results = []
         for destinations, text, sender, notify, callback_data, intermediate, validity, when in jobs:
             for to, given_id in destinations:
@@ -312,7 +312,10 @@ class InfobipApi:
                                 "details": {"messageCount": count_}})
         return JsonResponse({"bulkId": bulk_id, "messages": results})
 
-    def _check_size(self, jobs: list) -> None:
+    def _check_size(self, jobs: list, account: InfobipAccount) -> None:
+        core = self.carrier.accounts.get(account.system_id)
+        if core is not None and core.bucket.available() < 1:
+            raise InfobipError(429, "TOO_MANY_REQUESTS", "Too many requests")
         total = sum(len(job[0]) for job in jobs)
         if total > self.config.max_messages:
             raise InfobipError(400, "BAD_REQUEST", f"Bad request: at most {self.config.max_messages} destinations "
@@ -382,6 +385,7 @@ class InfobipApi:
         batch = self._batches.get(record.notify_url)
         if batch is None:
             batch = self._batches[record.notify_url] = _Batch(record.notify_url)
+        if batch.timer is None or not batch.timer.pending:  # new, or its timer went with a carrier reset
             batch.timer = self.carrier.scheduler.call_later(config.report_batch_window, self._flush, batch.url)
         batch.results.append(result)
         if len(batch.results) >= BATCH:
@@ -484,6 +488,13 @@ def _str(value: Any, where: str) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise _invalid(where, "must be a string")
     return str(value)
+
+
+def _url(value: Any, where: str) -> str:
+    text = _str(value, where) or ""
+    if text and not is_url(text):
+        raise _invalid(where, "must be an http or https URL")
+    return text
 
 
 def _destinations(value: Any, where: str) -> list[tuple[str, str | None]]:

@@ -19,7 +19,6 @@ __all__ = ["ProviderFrontEnds"]
 _log = logging.getLogger("carrier_sim.http.providers")
 
 _GRAPH = re.compile(r"^/v\d+(?:\.\d+)?/([^/]+)/")
-RESET_PATH = "/api/v1/reset"
 
 
 class ProviderFrontEnds:
@@ -34,6 +33,7 @@ class ProviderFrontEnds:
         self.carrier = carrier
         self.config = config
         self.poster = WebhookPoster(carrier.scheduler, carrier.clock, config.webhooks)
+        carrier.add_reset_listener(self.reset)  # the control API's reset forgets the front ends' records too
         front = FrontEnd(carrier, self.poster)
         self.twilio = self.infobip = self.clicksend = self.whatsapp = self.messenger = None
         self.smtp: Any = None
@@ -89,6 +89,7 @@ class ProviderFrontEnds:
 
     def reset(self) -> None:
         """Forget what the front ends keep beside the carrier (messages, queues, reports)."""
+        self.poster.reset()
         for name in ("twilio", "infobip", "clicksend", "whatsapp", "messenger", "smtp"):
             api = getattr(self, name)
             if api is not None and hasattr(api, "reset"):
@@ -123,8 +124,6 @@ class ProviderFrontEnds:
                 if app is not None:
                     await app(scope, receive, send)
                     return
-                if fallback is not None and path == RESET_PATH and scope["method"] == "POST":
-                    self.reset()  # the control API's reset forgets the front ends' records too
             if fallback is not None:
                 await fallback(scope, receive, send)
             elif scope["type"] == "http":

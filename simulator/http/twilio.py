@@ -33,7 +33,7 @@ from simulator.smpp.status import Status
 
 from .common import (
     BodyTooLarge, Encoded, FrontEnd, JsonResponse, add_number, core_address, e164, encode_text, first_part,
-    guarded, inbound_segments, parse_form, read_body, register_account, remove_number, submit_text,
+    guarded, inbound_segments, is_url, parse_form, read_body, register_account, remove_number, submit_text,
     system_id_for,
 )
 from .webhooks import MailboxEndpoint, Webhook, twilio_signature
@@ -362,7 +362,7 @@ class TwilioApi:
         account.numbers[core_address(cfg.number)] = number
         core = self.carrier.accounts.get(account.system_id)
         if core is not None:
-            add_number(core, cfg.number)
+            add_number(self.carrier.accounts, core, cfg.number)
         return number
 
     def _authenticate(self, request: Request, account_sid: str) -> TwilioAccount:
@@ -519,6 +519,8 @@ class TwilioApi:
             raise _bad(21617, "The concatenated message body exceeds the 1600 character limit.") from None
         segments = 1 if media else encoded.segments  # an MMS is one message whatever its length
         callback = form.get("StatusCallback") or ""
+        if callback and not is_url(callback):
+            raise _bad(21609, f"The StatusCallback URL {callback} is not a valid URL.")
         if not callback and service:
             callback = account.service_callbacks.get(service, "")
         if not callback and owned is not None:
@@ -703,12 +705,15 @@ class TwilioApi:
         if core_address(number) in account.numbers:
             raise _bad(21422, f"PhoneNumber {number} is already in use on this account.")
         owner = self.carrier.accounts.owner_of(core_address(number))
-        if owner is not None and owner.system_id != account.system_id and number.lstrip("+") in owner.config.numbers:
+        if owner is not None and owner.system_id != account.system_id and owner.owns(core_address(number)) >= 100:
             raise _bad(21422, f"PhoneNumber {number} is owned by another account.")
         kind = _number_kind(number)
         method = (form.get("SmsMethod") or "POST").upper()
         if method not in ("GET", "POST"):
             raise _bad(21608, "SmsMethod must be GET or POST.")
+        for name in ("SmsUrl", "StatusCallback"):
+            if form.get(name) and not is_url(form.get(name) or ""):
+                raise _bad(21402, f"{name} is not a valid URL.")
         entry = self._add_number(account, TwilioNumberConfig(
             number=number, type=kind, sms_url=form.get("SmsUrl") or "", sms_method=method,
             status_callback=form.get("StatusCallback") or "",
@@ -746,6 +751,8 @@ class TwilioApi:
         for name, attribute in (("SmsUrl", "sms_url"), ("StatusCallback", "status_callback"),
                                 ("FriendlyName", "friendly_name")):
             value = form.get(name)
+            if value and name != "FriendlyName" and not is_url(value):
+                raise _bad(21402, f"{name} is not a valid URL.")
             if value is not None:
                 setattr(number, attribute, value)
         number.updated_at = self.clock.wall()
@@ -756,7 +763,7 @@ class TwilioApi:
         del account.numbers[core_address(number.number)]
         core = self.carrier.accounts.get(account.system_id)
         if core is not None:
-            remove_number(core, number.number)
+            remove_number(self.carrier.accounts, core, number.number)
         return Response(status_code=204)
 
     # ------------------------------------------------------------------ throughput queues

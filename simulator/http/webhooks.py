@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import logging
+import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,13 +20,18 @@ from simulator.config import WebhookConfig
 from simulator.core.clock import Clock
 from simulator.core.outbox import Delivery, Outbox
 from simulator.core.records import Item
-from simulator.core.scheduler import Scheduler
+from simulator.core.scheduler import Scheduler, Timer
 
 __all__ = ["Webhook", "WebhookAttempt", "WebhookPoster", "MailboxEndpoint", "twilio_signature", "hub_signature"]
 
 _log = logging.getLogger("carrier_sim.webhooks")
 
 USER_AGENT = "carrier-sim-webhooks/1.0"
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
 
 
 def twilio_signature(token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
@@ -83,7 +90,11 @@ class WebhookAttempt:
 
 
 class WebhookPoster:
-    """Posts webhooks from a fixed pool of worker tasks over one httpx.AsyncClient.
+    """Posts webhooks from a fixed pool of worker tasks, each with its own httpx.AsyncClient.
+
+    One client per worker, each keeping its own keep-alive connections: a single shared client's
+    connection pool collapses under many concurrent requests (about 270 requests/s at 64 in flight,
+    against about 1,200/s this way on the same machine).
 
     Failures (no answer, timeout, or any non-2xx status) are retried with exponential back-off on the
     carrier's scheduler, up to `max_attempts`. Webhooks sharing a key are sent strictly one after
@@ -101,7 +112,7 @@ class WebhookPoster:
         self.retried = 0
         self.abandoned = 0
         self._queue: asyncio.Queue[Webhook] | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
         self._workers: list[asyncio.Task[None]] = []
         self._ordered: dict[Any, deque[Webhook]] = {}  # key -> webhooks waiting behind the one in progress
         self._pending = 0  # accepted and not yet finished (waiting, in flight or waiting to retry)
@@ -111,15 +122,19 @@ class WebhookPoster:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        if self._client is not None:
+        if self._clients:
             return
         config = self.config
         self._queue = asyncio.Queue()
-        limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
+        # A worker sends one request at a time, so a few keep-alive connections (to a few hosts) suffice.
+        limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
         # trust_env=False: webhooks go exactly where configured, never through an environment proxy.
-        self._client = httpx.AsyncClient(timeout=config.timeout, limits=limits, trust_env=False,
-                                         follow_redirects=False, headers={"user-agent": USER_AGENT})
-        self._workers = [asyncio.create_task(self._work(), name=f"webhook-{i}") for i in range(config.concurrency)]
+        verify = _ssl_context()  # built once: each client making its own costs ~50 ms
+        self._clients = [httpx.AsyncClient(timeout=config.timeout, limits=limits, trust_env=False, verify=verify,
+                                           follow_redirects=False, headers={"user-agent": USER_AGENT})
+                         for _ in range(config.concurrency)]
+        self._workers = [asyncio.create_task(self._work(client), name=f"webhook-{i}")
+                         for i, client in enumerate(self._clients)]
         for hook in self._early:
             self._queue.put_nowait(hook)
         self._early.clear()
@@ -129,9 +144,9 @@ class WebhookPoster:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in self._clients:
+            await client.aclose()
+        self._clients.clear()
 
     # ------------------------------------------------------------------ posting
 
@@ -164,22 +179,20 @@ class WebhookPoster:
         else:
             self._queue.put_nowait(hook)
 
-    async def _work(self) -> None:
+    async def _work(self, client: httpx.AsyncClient) -> None:
         assert self._queue is not None
         queue = self._queue
         while True:
             hook = await queue.get()
             try:
-                await self._attempt(hook)
+                await self._attempt(hook, client)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug here must not kill the worker
                 _log.exception("webhook %s failed unexpectedly", hook.label)
                 self._finished(hook)
 
-    async def _attempt(self, hook: Webhook) -> None:
-        client = self._client
-        assert client is not None
+    async def _attempt(self, hook: Webhook, client: httpx.AsyncClient) -> None:
         hook.attempts += 1
         status: int | None = None
         error = ""
@@ -193,7 +206,7 @@ class WebhookPoster:
                 status = response.status_code
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        except ValueError as exc:  # e.g. a malformed URL in the configuration
+        except (httpx.InvalidURL, ValueError) as exc:  # e.g. a malformed URL in the configuration
             error = f"invalid request: {exc}"
         attempt = WebhookAttempt(self.clock.wall(), hook.url, hook.label, hook.attempts, status, error)
         self.history.append(attempt)
@@ -235,6 +248,12 @@ class WebhookPoster:
                 except Exception:
                     _log.exception("webhook room callback failed")
 
+    def reset(self) -> None:
+        """Forget ordering and counts after a carrier reset (which drops retries waiting on the scheduler)."""
+        self._ordered.clear()
+        self._pending = self._queue.qsize() if self._queue is not None else len(self._early)
+        self.history.clear()
+
     def attempts(self, url_prefix: str = "") -> list[WebhookAttempt]:
         return [a for a in self.history if a.url.startswith(url_prefix)]
 
@@ -255,6 +274,7 @@ class MailboxEndpoint:
         self._handle = handle
         self._poster = poster
         self._settle: list[tuple[Delivery, bool, str]] = []
+        self._timer: Timer | None = None
 
     def has_capacity(self) -> bool:
         if self._poster.has_room():
@@ -269,11 +289,13 @@ class MailboxEndpoint:
         except Exception as error:
             _log.exception("front end for %s failed on an item", self.mailbox)
             ok, reason = False, f"front end error: {type(error).__name__}"
-        if not self._settle:
-            self._scheduler.call_later(0.0, self._flush)
+        # Checked by the timer, not the list: a carrier reset clears the scheduler under a pending flush.
+        if self._timer is None or not self._timer.pending:
+            self._timer = self._scheduler.call_later(0.0, self._flush)
         self._settle.append((delivery, ok, reason))
 
     def _flush(self) -> None:
+        self._timer = None
         batch, self._settle = self._settle, []
         for delivery, ok, reason in batch:
             self._outbox.settle(delivery, self, ok, reason)

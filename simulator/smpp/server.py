@@ -21,7 +21,6 @@ from simulator.core.records import Message
 from . import deliveries
 from .codec import Leniency, encode
 from .pdu import (
-    CancelSm,
     CommandId,
     DataSm,
     EnquireLink,

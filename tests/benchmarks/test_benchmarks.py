@@ -1,0 +1,199 @@
+"""The benchmark harness at tiny scale: every mode runs end to end against a spawned `carrier-sim serve`,
+writes its JSON, and its counts add up (every submit answered, every receipt received exactly once).
+
+These check the harness, not the server's speed: performance targets are reported, never asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.smpp_bench import top_functions
+from benchmarks.smpp_client import build_templates, data_sm_receipt_id, receipt_id
+from benchmarks.report import percentiles
+
+REPO = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the benchmark reads /proc")
+
+
+def bench(tmp_path: Path, *args: str, command: str = "run", timeout: float = 60) -> tuple[dict, int, str]:
+    out = tmp_path / "result.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", command, *args, "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.exists(), f"no JSON written (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(out.read_text()), proc.returncode, proc.stdout + proc.stderr
+
+
+def assert_common(result: dict, mode: str) -> None:
+    assert result["mode"] == mode
+    for key in ("started", "machine", "parameters", "server", "checks", "verdict"):
+        assert key in result, key
+    machine = result["machine"]
+    for key in ("nproc", "cpu_model", "python", "uvloop"):
+        assert key in machine, key
+    assert result["ok"], (result["checks"], result.get("errors"))
+    assert all(result["checks"].values()), result["checks"]
+
+
+def assert_messages(result: dict, *, planned: int, receipts: bool = True) -> None:
+    counts = result["counts"]
+    assert counts["planned"] == planned
+    assert counts["submitted"] == planned
+    assert counts["resp_ok"] + counts["resp_errors"] == counts["submitted"]
+    assert counts["unanswered"] == 0
+    if receipts:
+        assert counts["receipts"] == counts["resp_ok"]
+        assert counts["duplicates"] == 0 and counts["missing"] == 0 and counts["unknown_receipts"] == 0
+    latency = result["latency_ms"]
+    assert latency["submit"]["count"] == planned
+    assert latency["submit"]["p50"] <= latency["submit"]["p99"] <= latency["submit"]["max"]
+    if receipts:
+        assert latency["receipt"]["count"] == planned
+        assert latency["receipt_minus_delay"]["p50"] is not None
+    server = result["server"]
+    assert server["spawned"] is True
+    assert server["cpu"]["cpu_ms"] >= 0
+    assert server["cpu_ms_per_1k_msgs"] is not None
+    assert server["rss_peak_mib"] > 0
+    assert result["throughput"]["submit_per_s"] > 0
+
+
+def test_burst(tmp_path):
+    result, code, output = bench(tmp_path, "--mode", "burst", "--messages", "2000", "--receipt-delay", "100ms")
+    assert code in (0, 3), output
+    assert_common(result, "burst")
+    assert_messages(result, planned=2000)
+    assert result["parameters"]["binds"] == 2 and result["parameters"]["window"] == 10
+    assert "submit throughput" in output and "results:" in output
+
+
+def test_paced(tmp_path):
+    result, code, output = bench(tmp_path, "--mode", "paced", "--rate", "500", "--duration", "2s",
+                                 "--receipt-delay", "100ms")
+    assert code in (0, 3), output
+    assert_common(result, "paced")
+    assert_messages(result, planned=1000)
+    assert result["latency_ms"]["send_lateness"]["count"] == 1000
+    assert result["latency_ms"]["submit_from_schedule"]["count"] == 1000
+    assert "rate_sustained" in result["targets"]
+    # An open model: 500 msg/s for 2 s takes about 2 s, not as long as the server likes.
+    assert 1.5 < result["throughput"]["submit_phase_s"] < 4
+
+
+def test_sustained_receipts_overlap_submits(tmp_path):
+    result, code, output = bench(tmp_path, "--mode", "sustained", "--rate", "1000", "--duration", "2s",
+                                 "--receipt-delay", "500ms", "--bind-type", "pair")
+    assert code in (0, 3), output
+    assert_common(result, "sustained")
+    assert_messages(result, planned=2000)
+    assert result["counts"]["binds"] == 4  # two transmitters and two receivers
+    receipt = result["latency_ms"]["receipt"]
+    assert receipt["p50"] >= 500
+
+
+def test_store(tmp_path):
+    result, code, output = bench(tmp_path, "--mode", "store", "--messages", "5000")
+    assert code in (0, 3), output
+    assert_common(result, "store")
+    assert_messages(result, planned=5000, receipts=False)
+    assert result["counts"]["receipts"] == 0
+    assert result["server"]["store_messages"] == 5000
+    assert result["server"]["rss_end_mib"] > 0
+    assert "rss_under_1gib" in result["targets"]
+
+
+def test_binds_only(tmp_path):
+    result, code, output = bench(tmp_path, "--binds-only", "200", "--enquire-rounds", "2", "--enquire-gap", "500ms",
+                                 "--enquire-spread", "200ms", "--idle-seconds", "500ms")
+    assert code in (0, 3), output
+    assert_common(result, "binds-only")
+    counts = result["counts"]
+    assert counts["binds"] == 200 and counts["bind_failures"] == 0
+    assert counts["enquire_sent"] == 400 and counts["enquire_answered"] == 400
+    enquire = result["latency_ms"]["enquire_link"]
+    assert enquire["count"] == 400 and enquire["max"] is not None
+    assert result["server"]["rss_bound_mib"] > 0
+    assert set(result["targets"]) >= {"enquire_p99_under_100ms", "rss_under_1gib"}
+
+
+def test_startup(tmp_path):
+    result, code, output = bench(tmp_path, "--mode", "startup", "--repeat", "2")
+    assert code in (0, 3), output
+    assert_common(result, "startup")
+    assert result["counts"] == {"attempts": 2, "successful": 2}
+    assert len(result["attempts_ms"]) == 2 and all(t > 0 for t in result["attempts_ms"])
+    assert "startup_under_1s" in result["targets"]
+
+
+def test_http_twilio(tmp_path):
+    result, code, output = bench(tmp_path, "--creates", "300", "--receipt-delay", "100ms", command="http")
+    if result.get("skipped"):
+        pytest.skip(result["skipped"])
+    assert code in (0, 3), output
+    assert_common(result, "http-burst")
+    counts = result["counts"]
+    assert counts["creates"] == counts["created_201"] == 300
+    assert counts["missing_final_callback"] == 0 and counts["callback_duplicates"] == 0
+    assert counts["callbacks_by_status"].get("delivered") == 300
+    assert result["latency_ms"]["create"]["count"] == 300
+    assert result["server"]["cpu_ms_per_1k_creates"] is not None
+
+
+# ------------------------------------------------------------------ the client's codec against the server's
+
+
+def test_submit_template_decodes_with_the_simulators_codec():
+    from simulator.smpp.codec import decode
+
+    ring, length = build_templates(3, 2, 40, 1)
+    assert len(ring) == 5 * length
+    pdu = decode(ring[:length])
+    assert pdu.registered_delivery == 1
+    assert pdu.destination_addr == "447900000000"
+    assert len(pdu.short_message) == 40
+
+
+def test_receipt_ids_from_the_simulators_receipts():
+    from simulator.smpp.codec import encode
+    from simulator.smpp.pdu import DataSm, DeliverSm
+    from simulator.smpp.tlv import Tag
+
+    text = b"id:0A1B2C sub:001 dlvrd:001 submit date:2601010000 done date:2601010000 stat:DELIVRD err:000 text:x"
+    deliver = DeliverSm(source_addr="447900000001", destination_addr="BENCH", esm_class=4, short_message=text)
+    deliver.tlvs[Tag.RECEIPTED_MESSAGE_ID] = "0A1B2C"
+    deliver.tlvs[Tag.MESSAGE_STATE] = 2
+    data = encode(deliver)
+    assert receipt_id(data, 16, len(data)) == (4, b"0A1B2C")
+    deliver.tlvs.clear()  # an SMPP 3.3 receipt: the id only in the text
+    data = encode(deliver)
+    assert receipt_id(data, 16, len(data)) == (4, b"0A1B2C")
+    data_sm = DataSm(source_addr="1", destination_addr="2", esm_class=4)
+    data_sm.tlvs[Tag.RECEIPTED_MESSAGE_ID] = "FF00"
+    data = encode(data_sm)
+    assert data_sm_receipt_id(data, 16, len(data)) == (4, b"FF00")
+
+
+def test_top_functions_from_py_spy_raw(tmp_path):
+    raw = tmp_path / "profile.txt"
+    raw.write_text("main (a.py:1);loop (a.py:5);flush (server.py:9) 30\n"
+                   "main (a.py:1);loop (a.py:5) 10\n"
+                   "main (a.py:1);loop (a.py:5);encode (codec.py:3) 60\n")
+    top = top_functions(raw)
+    assert top["samples"] == 100
+    assert top["top_own"][0] == {"function": "encode (codec.py)", "samples": 60, "percent": 60.0}
+    assert top["top_total"][0]["samples"] == 100
+
+
+def test_percentiles():
+    stats = percentiles([0.001 * i for i in range(1, 101)])
+    assert stats["count"] == 100
+    assert 49 <= stats["p50"] <= 51 and 98 <= stats["p99"] <= 100 and stats["max"] == 100
+    assert percentiles([])["p50"] is None
