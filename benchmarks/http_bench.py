@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import base64
 import re
+import shlex
 import sys
 import time
 from array import array
@@ -337,7 +338,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             deep_merge(extra, yaml.safe_load(args.config_extra) or {})
         server = ServerProcess(scenario=scenario_yaml(args.receipt_delay), config=config_yaml(window=10, extra=extra),
-                               command=args.server_cmd.split() if args.server_cmd else None)
+                               command=args.server_cmd.split() if args.server_cmd else None,
+                               extra_args=shlex.split(args.server_args or ""))
         try:
             server.spawn()
             server.wait_ready()
@@ -475,6 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", help="an already running server's provider API base URL, e.g. http://127.0.0.1:8025")
     parser.add_argument("--server-pid", type=int, help="with --url: the server's pid, for CPU and RSS")
     parser.add_argument("--server-cmd", help="the command to spawn (default: this python -m simulator.cli)")
+    parser.add_argument("--server-args", default="", help="extra arguments for `serve`, e.g. '--workers 2'")
     parser.add_argument("--config-extra", metavar="YAML", help="YAML mapping merged into the server config")
     parser.add_argument("--account-sid", default=ACCOUNT_SID)
     parser.add_argument("--auth-token", default=AUTH_TOKEN)

@@ -82,6 +82,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--server-pid", type=int, help="with --target: the server's pid, for CPU and RSS")
     g.add_argument("--server-cmd", help="the command to spawn (default: this python -m simulator.cli); "
                                         "'carrier-sim' to go through the installed entry point")
+    g.add_argument("--server-args", default="",
+                   help="extra arguments for `serve`, e.g. '--workers 2' (CPU and RSS are summed over its process tree)")
     g.add_argument("--config-extra", metavar="YAML",
                    help="YAML mapping merged into the server config the bench writes, e.g. "
                         "'{smpp: {deliver_window: 50}}'")
@@ -137,7 +139,9 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, str]]:
     p = result.get("parameters", {})
     server = result.get("server", {})
     rows: list[tuple[str, str]] = []
-    if mode == "startup":
+    if mode != "startup" and "counts" not in result:
+        pass  # the run did not finish: checks, errors and the server's end below
+    elif mode == "startup":
         s = result.get("startup_ms", {})
         rows += [("starts", f"{result['counts']['successful']}/{result['counts']['attempts']}"),
                  ("spawn -> first bind", f"median {fmt(s.get('p50'))} ms  max {fmt(s.get('max'))} ms"),
@@ -198,6 +202,8 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("error", error))
     if server.get("status_at_end") and server.get("status_at_end") != "running":
         rows.append(("server", server["status_at_end"]))
+        for line in (server.get("stderr_tail") or "").splitlines()[-8:]:
+            rows.append(("  stderr", line))
     return rows
 
 

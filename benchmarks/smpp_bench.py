@@ -10,6 +10,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import resource
+import shlex
 import shutil
 import socket
 import subprocess
@@ -383,6 +384,7 @@ class Target:
                 scenario=scenario_yaml(receipt_delay),
                 config=config_yaml(window=server_window, deliver_window=args.deliver_window, extra=extra),
                 command=args.server_cmd.split() if args.server_cmd else None,
+                extra_args=shlex.split(args.server_args or ""),
             )
             self.server.spawn()
             self.server.wait_ready()
@@ -408,7 +410,8 @@ class Target:
     def rss_mib(self) -> float | None:
         if not self.monitor:
             return None
-        return round(self.monitor.poll() / 1024, 1)
+        rss = self.monitor.poll()
+        return round(rss / 1024, 1) if rss else None
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {"spawned": self.server is not None, "smpp": f"{self.host}:{self.port}", "pid": self.pid}
@@ -428,6 +431,19 @@ class Target:
             if tail:
                 info["stderr_tail"] = tail
         return info
+
+
+def _failed(result: dict[str, Any], error: Exception, target: Target | None, workers: Workers | None) -> dict[str, Any]:
+    """The run could not finish: say why, with what the server said and how it ended."""
+    result["errors"].append(f"{type(error).__name__}: {error}")
+    if workers is not None:
+        workers.close()
+    if target is not None:
+        result["server"] = {**target.describe(), **target.finish()}
+    else:
+        result["server"] = {"spawned": False}
+    result["checks"] = {"run_completed": False}
+    return result
 
 
 class PySpy:
@@ -512,10 +528,11 @@ def run_messages(args: argparse.Namespace) -> dict[str, Any]:
     per_process = _split(binds, processes)
     track = receipts and mode != "store"
     result: dict[str, Any] = {"benchmark": "carrier-sim smpp", "mode": mode, "ok": False, "errors": []}
-    target = Target(args, receipt_delay=args.receipt_delay, window=args.window)
     workers = None
     profiler = None
+    target = None
     try:
+        target = Target(args, receipt_delay=args.receipt_delay, window=args.window)
         rss_idle = target.rss_mib()
         specs = []
         first = 0
@@ -562,12 +579,8 @@ def run_messages(args: argparse.Namespace) -> dict[str, Any]:
         server_alive = target.alive()
         workers.close()
         workers = None
-    except (ServerError, RuntimeError, TimeoutError) as error:
-        result["errors"].append(str(error))
-        result["server"] = {**target.describe(), **target.finish()}
-        if workers is not None:
-            workers.close()
-        return result
+    except (ServerError, RuntimeError, TimeoutError, OSError) as error:
+        return _failed(result, error, target, workers)
     # ------------------------------------------------------------ merge
     merged: dict[str, Any] = {k: 0 for k in ("submitted", "resp_ok", "unanswered", "receipts", "duplicates", "missing",
                                              "unknown_receipts", "other_deliver", "binds_lost", "binds_unbound_by_server")}
@@ -691,9 +704,10 @@ def run_binds_only(args: argparse.Namespace) -> dict[str, Any]:
     binds = args.binds
     processes = max(1, min(args.processes, binds))
     result: dict[str, Any] = {"benchmark": "carrier-sim smpp", "mode": "binds-only", "ok": False, "errors": []}
-    target = Target(args, receipt_delay=args.receipt_delay, window=args.window)
     workers = None
+    target = None
     try:
+        target = Target(args, receipt_delay=args.receipt_delay, window=args.window)
         time.sleep(0.3)
         rss_idle = target.rss_mib()
         cpu_idle_start = target.cpu()
@@ -734,12 +748,8 @@ def run_binds_only(args: argparse.Namespace) -> dict[str, Any]:
         alive = target.alive()
         workers.close()
         workers = None
-    except (ServerError, RuntimeError, TimeoutError) as error:
-        result["errors"].append(str(error))
-        result["server"] = {**target.describe(), **target.finish()}
-        if workers is not None:
-            workers.close()
-        return result
+    except (ServerError, RuntimeError, TimeoutError, OSError) as error:
+        return _failed(result, error, target, workers)
     rtt = array("d")
     failed: Counter[str] = Counter()
     for r in results:
@@ -818,7 +828,8 @@ def run_startup(args: argparse.Namespace) -> dict[str, Any]:
     for attempt in range(args.repeat):
         port = free_port()
         server = ServerProcess(scenario=scenario_yaml(args.receipt_delay),
-                               config=config_yaml(window=max(args.window, 10)), command=command)
+                               config=config_yaml(window=max(args.window, 10)), command=command,
+                               extra_args=shlex.split(args.server_args or ""))
         server.spawn(port=port, control_port=0)
         spawned = server.spawned_at
         bound_at = None

@@ -233,6 +233,7 @@ class SmppBind(asyncio.Protocol):
         for future, _ in self.control.values():
             if not future.done():
                 future.set_exception(ConnectionError("connection lost"))
+                future.exception()  # retrieved: an unbind nobody waits for any more must not log a warning
         self.control.clear()
         if not self.lost.done():
             self.lost.set_result(exc)

@@ -247,15 +247,22 @@ class SmppConnection(asyncio.Protocol):
             message_payload=payload if isinstance(payload, bytes) else None, legacy=self.session.legacy,
         )
 
-    def _submit(self, pdu: SubmitSm | DataSm) -> None:
+    def _admit(self, pdu: SubmitSm | DataSm | SubmitMulti) -> tuple[float | None, float | None] | None:
+        """The bind's throughput limits and the PDU's times; None if the submit was refused for them."""
         status = self._throttled()
+        schedule_at = expire_at = None
+        if not status:
+            schedule_at, expire_at, status = self._times(pdu)
         if status:
             self.session.respond(pdu.response(status))
+            return None
+        return schedule_at, expire_at
+
+    def _submit(self, pdu: SubmitSm | DataSm) -> None:
+        admitted = self._admit(pdu)
+        if admitted is None:
             return
-        schedule_at, expire_at, status = self._times(pdu)
-        if status:
-            self.session.respond(pdu.response(status))
-            return
+        schedule_at, expire_at = admitted
         result = self.carrier.submit(self._submission(pdu, pdu.destination_addr, schedule_at, expire_at), self.account)
         self._answer(pdu, result)
         self.submits_since_bind += 1
@@ -294,14 +301,10 @@ class SmppConnection(asyncio.Protocol):
         self._flush_soon()
 
     def _submit_multi(self, pdu: SubmitMulti) -> None:
-        status = self._throttled()
-        if status:
-            self.session.respond(pdu.response(status))
+        admitted = self._admit(pdu)
+        if admitted is None:
             return
-        schedule_at, expire_at, status = self._times(pdu)
-        if status:
-            self.session.respond(pdu.response(status))
-            return
+        schedule_at, expire_at = admitted
         first: SubmitResult | None = None
         failed: list[UnsuccessSme] = []
         for dest in pdu.dest_addresses:

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
-import pytest
 import pytest_asyncio
 import smpplib.client
 import smpplib.consts
