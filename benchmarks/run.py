@@ -7,7 +7,6 @@ submit, a sustained rate long enough that receipts overlap submits; it prints a 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -116,9 +115,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def resolve(args: argparse.Namespace) -> argparse.Namespace:
     if args.binds_only is not None:
         args.mode = "binds-only"
-        args.binds = args.binds if args.binds is not None else args.binds_only
-        if args.binds_only:
-            args.binds = args.binds_only
+        args.binds = args.binds_only
     args.mode = args.mode or "sustained"
     defaults = {**GLOBAL_DEFAULTS, **MODE_DEFAULTS.get(args.mode, {})}
     for key, value in defaults.items():

@@ -14,7 +14,6 @@ import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from array import array
 from collections import Counter
@@ -321,7 +320,7 @@ class Workers:
             self.pipes.append(parent)
             self.procs.append(proc)
 
-    def gather(self, kind: str, timeout: float, server: ServerProcess | None = None) -> list[dict[str, Any]]:
+    def gather(self, kind: str, timeout: float) -> list[dict[str, Any]]:
         results: list[Any] = [None] * len(self.pipes)
         deadline = time.monotonic() + timeout
         while any(r is None for r in results):
@@ -550,7 +549,7 @@ def run_messages(args: argparse.Namespace) -> dict[str, Any]:
             })
             first += count
         workers = Workers(specs)
-        ready = workers.gather("ready", 120, target.server)
+        ready = workers.gather("ready", 120)
         bound = sum(r["bound"] for r in ready)
         failures = sum(r["failures"] for r in ready)
         if failures:
@@ -569,7 +568,7 @@ def run_messages(args: argparse.Namespace) -> dict[str, Any]:
                              report.now_stamp(), rate=args.py_spy_rate)
         budget = (args.duration if paced else 0) + args.receipt_delay * (0 if mode == "store" else 1) + \
             args.receipt_timeout + args.stall_timeout + max(60.0, total / 2000.0)
-        results = workers.gather("result", budget, target.server)
+        results = workers.gather("result", budget)
         cpu_end = target.cpu()
         system_end = procstat.system_ticks()
         rss_end = target.rss_mib()
@@ -719,7 +718,7 @@ def run_binds_only(args: argparse.Namespace) -> dict[str, Any]:
                  for p, count in enumerate(per_process)]
         opened_at = clock()
         workers = Workers(specs)
-        ready = workers.gather("ready", 300, target.server)
+        ready = workers.gather("ready", 300)
         # Bind time as the client processes saw it (their own start-up excluded).
         open_seconds = max((r["open_seconds"] for r in ready), default=clock() - opened_at)
         cpu_bound = target.cpu()
@@ -741,8 +740,7 @@ def run_binds_only(args: argparse.Namespace) -> dict[str, Any]:
         for p, pipe in enumerate(workers.pipes):
             pipe.send(("go", start, args.enquire_spread, args.enquire_rounds, args.enquire_gap, bound, offsets[p]))
         cpu_start = target.cpu()
-        results = workers.gather("result", args.enquire_rounds * args.enquire_gap + args.enquire_spread + 120,
-                                 target.server)
+        results = workers.gather("result", args.enquire_rounds * args.enquire_gap + args.enquire_spread + 120)
         cpu_end = target.cpu()
         rss_end = target.rss_mib()
         alive = target.alive()

@@ -13,7 +13,6 @@ import struct
 import time
 from array import array
 from collections import Counter
-from typing import Callable
 
 HEADER = struct.Struct(">IIII")
 _header = HEADER.unpack_from
@@ -218,8 +217,6 @@ class SmppBind(asyncio.Protocol):
         self.lost = asyncio.get_running_loop().create_future()
         self.bound = False
         self.unbound_by_peer = False
-        self.unanswered_nacks = 0
-        self.on_unexpected: Callable[[str], None] | None = None
 
     # ------------------------------------------------------------ transport
 
