@@ -89,7 +89,7 @@ class Outbox:
             delivery.endpoint = None
         if returned:
             # Back at the head of the queue, in their original order.
-            waiting = self._waiting.setdefault(endpoint.mailbox, deque())
+            waiting = self._queue(endpoint.mailbox)
             waiting.extendleft(sorted(returned, key=lambda d: d.id, reverse=True))
             self.pump(endpoint.mailbox)
 
@@ -100,9 +100,15 @@ class Outbox:
 
     def post(self, mailbox: str, item: Item) -> Delivery:
         delivery = Delivery(next(self._ids), mailbox, item, self.clock.now())
-        self._waiting.setdefault(mailbox, deque()).append(delivery)
+        self._queue(mailbox).append(delivery)
         self.pump(mailbox)
         return delivery
+
+    def _queue(self, mailbox: str) -> deque[Delivery]:
+        waiting = self._waiting.get(mailbox)
+        if waiting is None:  # not setdefault: that would build a deque on every post
+            waiting = self._waiting[mailbox] = deque()
+        return waiting
 
     def pump(self, mailbox: str) -> None:
         waiting = self._waiting.get(mailbox)
@@ -127,8 +133,6 @@ class Outbox:
             self._in_flight[delivery.id] = delivery
             endpoint.offer(delivery)
         self._turn[mailbox] = turn
-        if not waiting:
-            self._waiting.pop(mailbox, None)
 
     def settle(self, delivery: Delivery, endpoint: Endpoint, ok: bool, reason: str = "") -> None:
         """An endpoint reports the peer's answer: ok, or an error / no answer (retried with back-off)."""
@@ -157,7 +161,7 @@ class Outbox:
             self.pump(endpoint.mailbox)
 
     def _requeue(self, delivery: Delivery) -> None:
-        self._waiting.setdefault(delivery.mailbox, deque()).append(delivery)
+        self._queue(delivery.mailbox).append(delivery)
         self.pump(delivery.mailbox)
 
     # ------------------------------------------------------------------ control
