@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from itertools import count
 from typing import Any
 
@@ -67,13 +67,6 @@ class SubmitResult:
     message: Message | None = None
 
 
-@dataclass(slots=True)
-class _Group:
-    """The parts of a long message seen so far."""
-
-    parts: dict[int, Message] = field(default_factory=dict)
-
-
 class Carrier:
     """The one carrier: accounts, store, scheduler, scenario, handsets and the receipt/MO outbox."""
 
@@ -97,7 +90,8 @@ class Carrier:
         self.handsets = Handsets(handsets or self.config.handsets)
         self.metrics = Metrics()
         self.faults = Faults()
-        self._groups: dict[tuple, _Group] = {}
+        # Long messages come in parts; this joins them (bounded: parts missing after 5 minutes fail).
+        self.reassembler = sms_text.Reassembler(max_pending=10_000, timeout=300.0)
         self._mo_refs = count(1)
         self._listeners: list[Callable[[Message, str], None]] = []
         self._scenario_listeners: list[Callable[[], None]] = []
@@ -110,6 +104,7 @@ class Carrier:
         self._boundary_timers: list[Timer] = []
         self.scenario = Scenario()
         self.set_scenario(scenario or Scenario())
+        self.scheduler.call_later(60.0, self._sweep)
 
     # ------------------------------------------------------------------ observers
 
@@ -253,19 +248,49 @@ class Carrier:
 
     def _collect_part(self, message: Message, sub: Submission, concat: tuple[int, int, int],
                       opted_out: bool) -> DeliveryOutcome | None:
-        ref, total, seq = concat
-        key = (message.system_id, sub.source, message.destination, ref, total)
+        """One part of a long message: when the last one is in, the whole message goes on as one."""
+        ref, total, _ = concat
         message.group = f"{message.system_id}:{ref}:{total}"
-        group = self._groups.setdefault(key, _Group())
-        group.parts[seq] = message
-        if len(group.parts) < total:
+        now = self.clock.now()
+        try:
+            logical = self.reassembler.feed(
+                (message.system_id, sub.source, message.destination), data_coding=sub.data_coding,
+                esm_class=sub.esm_class, short_message=sub.short_message, sar=sub.sar,
+                message_payload=sub.message_payload, now=now, context=message,
+            )
+        except sms_text.TextEncodingError as error:
+            message.log(self.clock.wall(), "bad_concatenation", str(error))
+            logical = None
+            self._fail_parts([message], "bad concatenation data")
+        self._fail_dropped(now)
+        if logical is None:
             return None
-        del self._groups[key]
-        messages = [group.parts[i] for i in sorted(group.parts)]
-        text = "".join(m.text for m in messages)
+        messages = list(logical.contexts)
         traffic = Traffic(message.system_id, message.channel, message.source, message.destination,
-                          messages[0].data_coding, total, text=text)
+                          logical.data_coding, total, text=logical.text)
         return self._accept(messages, traffic, opted_out)
+
+    def _fail_dropped(self, now: float) -> None:
+        for dropped in self.reassembler.expire(now):
+            self._fail_parts(list(dropped.contexts), f"parts {dropped.missing} never came ({dropped.reason})")
+
+    def _sweep(self) -> None:
+        """Once a minute: long messages whose missing parts never came are failed, even with no new traffic."""
+        self._fail_dropped(self.clock.now())
+        self.scheduler.call_later(60.0, self._sweep)
+
+    def _fail_parts(self, messages: list[Message], reason: str) -> None:
+        """Parts of a long message that can never be completed: undeliverable, with failure receipts."""
+        if not messages:
+            return
+        outcome = DeliveryOutcome(state=MessageState.UNDELIVERABLE, err=0x64, network_error=None, delay=0.0,
+                                  lost=False, duplicate=False, early=False, out_of_order=False, per_segment=True,
+                                  wrong_id=None)
+        for message in messages:
+            message.due_at = self.clock.wall()
+            message.log(message.due_at, "incomplete", reason)
+        self._pending[messages[0].system_id] = self._pending.get(messages[0].system_id, 0) + len(messages)
+        self._complete(messages, outcome)
 
     def _accept(self, messages: list[Message], traffic: Traffic, opted_out: bool) -> DeliveryOutcome:
         """A whole (logical) message is in: decide its fate and schedule its delivery."""
@@ -477,7 +502,8 @@ class Carrier:
         self.outbox.clear()
         self.handsets.reset()
         self.faults.clear()
-        self._groups.clear()
+        self.reassembler = sms_text.Reassembler(max_pending=10_000, timeout=300.0)
+        self.scheduler.call_later(60.0, self._sweep)
         self._last_sender_account.clear()
         self._pending.clear()
         self.metrics.reset()

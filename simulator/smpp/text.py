@@ -7,7 +7,7 @@ from collections import OrderedDict, deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 __all__ = [
     "DataCoding",
@@ -490,6 +490,8 @@ class LogicalMessage:
     segments: tuple[bytes, ...]
     method: str  # "single", "udh", "udh16", "sar", "payload"
     ref: int | None
+    # What the caller fed with each segment, in segment order: annotations, not part of the message.
+    contexts: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -514,6 +516,7 @@ class DroppedGroup:
     segments: tuple[Segment, ...]  # received so far, by seq
     created: float
     reason: Literal["timeout", "overflow"]
+    contexts: tuple[Any, ...] = field(default=(), compare=False, repr=False)  # fed with the segments, by seq
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -526,6 +529,7 @@ class _Pending:
     created: float
     data_coding: int
     parts: dict[int, bytes] = field(default_factory=dict)
+    contexts: dict[int, Any] = field(default_factory=dict)
 
 
 _GroupKey = tuple[Hashable, str, int, int]
@@ -566,12 +570,14 @@ class Reassembler:
         sar: tuple[int, int, int] | None = None,
         message_payload: bytes | None = None,
         now: float,
+        context: Any = None,
     ) -> LogicalMessage | None:
         """Add one received part; return the whole message once its last missing part arrives.
 
         A UDH concatenation IE wins over SAR TLVs if both are present. A UDH without a
         concatenation IE is stripped and the rest is a single message. Setting both a
-        non-empty short_message and message_payload is malformed.
+        non-empty short_message and message_payload is malformed. `context` (e.g. the carrier's
+        record of the part) comes back with the whole message, or with the group if it is dropped.
         """
         self._expire(now)
         if message_payload is not None:
@@ -593,12 +599,12 @@ class Reassembler:
             concat = sar
             method = "sar"
         if concat is None:
-            return LogicalMessage(data_coding, body, (body,), plain, None)
+            return LogicalMessage(data_coding, body, (body,), plain, None, (context,))
 
         ref, total, seq = concat
         _check_concat(ref, total, seq, 0xFF if method == "udh" else 0xFFFF)
         if total == 1:
-            return LogicalMessage(data_coding, body, (body,), method, ref)
+            return LogicalMessage(data_coding, body, (body,), method, ref, (context,))
 
         gkey: _GroupKey = (key, method, ref, total)
         group = self._pending.get(gkey)
@@ -607,13 +613,15 @@ class Reassembler:
             while len(self._pending) > self._max_pending:
                 self._drop_oldest("overflow")
         group.parts[seq] = body  # a duplicate replaces the earlier copy
+        group.contexts[seq] = context
         if seq == 1:
             group.data_coding = data_coding
         if len(group.parts) < total:
             return None
         del self._pending[gkey]
         segments = tuple(group.parts[i] for i in range(1, total + 1))
-        return LogicalMessage(group.data_coding, b"".join(segments), segments, method, ref)
+        contexts = tuple(group.contexts[i] for i in range(1, total + 1))
+        return LogicalMessage(group.data_coding, b"".join(segments), segments, method, ref, contexts)
 
     def expire(self, now: float) -> list[DroppedGroup]:
         """Drop groups older than the timeout; return them plus any dropped earlier (overflow/timeout)."""
@@ -633,4 +641,6 @@ class Reassembler:
     def _drop_oldest(self, reason: Literal["timeout", "overflow"]) -> None:
         (key, method, ref, total), group = self._pending.popitem(last=False)
         segments = tuple(Segment(group.parts[seq], seq) for seq in sorted(group.parts))
-        self._dropped.append(DroppedGroup(key, method, ref, total, group.data_coding, segments, group.created, reason))
+        contexts = tuple(group.contexts[seq] for seq in sorted(group.parts))
+        self._dropped.append(DroppedGroup(key, method, ref, total, group.data_coding, segments, group.created, reason,
+                                          contexts))

@@ -367,3 +367,22 @@ def test_the_store_is_bounded_and_evicts_the_oldest() -> None:
         assert size == 50 and evicted == 70 and newest is not None
         assert running.call(lambda: running.carrier.store.get(client.responses[0].message_id.decode())) is None
         client.close()
+
+
+def test_a_long_message_missing_parts_fails_after_five_minutes_with_receipts(manual) -> None:
+    client = SmppClient(manual.smpp_port)
+    client.bind("transceiver")
+    udh = bytes((5, 0, 3, 0x42, 3, 1))
+    client.submit(text=udh + b"first part of three", esm_class=0x40, registered_delivery=1)
+    client.submit(text=bytes((5, 0, 3, 0x42, 3, 3)) + b"third part", esm_class=0x40, registered_delivery=1)
+    assert client.pump(lambda: len(client.responses) == 2)
+    assert manual.call(lambda: len(manual.carrier.reassembler)) == 1
+    advance(manual, 299, step=60)
+    assert not client.delivered, "still waiting for part 2"
+    advance(manual, 62, step=1)
+    assert client.pump(lambda: len(client.delivered) == 2, timeout=5)
+    assert {p.message_state for p in client.delivered} == {MessageState.UNDELIVERABLE}
+    assert manual.call(lambda: len(manual.carrier.reassembler)) == 0, "nothing is kept for ever"
+    history = manual.call(lambda: manual.carrier.store.get(client.responses[0].message_id.decode()).history)
+    assert any(event == "incomplete" and "(2,)" in detail for _, event, detail in history)
+    client.close()
