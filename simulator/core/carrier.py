@@ -311,7 +311,7 @@ class Carrier:
         for message in messages:
             if message.schedule_at is not None and message.schedule_at > wall:
                 message.state = MessageState.SCHEDULED
-                self._event(message, "scheduled", f"for {message.schedule_at:.3f}")
+                self._event(message, "deferred", f"schedule_delivery_time {message.schedule_at:.3f}")
             message.due_at = deliver_at
         # A lone message goes in the timer as it is (no list): a million pending timers cost less.
         self.scheduler.call_later(deliver_at - wall, self._complete, messages[0] if len(messages) == 1 else messages,
@@ -385,8 +385,8 @@ class Carrier:
         """A delivered message reaches its destination: another account (as MO) or a virtual handset."""
         first = messages[0]
         owner = self.accounts.owner_of(first.destination)
-        text = "".join(m.text for m in messages)
         if owner is not None and owner.system_id != first.system_id:
+            text = "".join(m.text for m in messages)
             self._route_inbound(first.source, first.destination, text, first.data_coding, owner.system_id,
                                 origin=first.system_id)
             return
