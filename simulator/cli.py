@@ -111,8 +111,7 @@ def _scenario_check(args: argparse.Namespace) -> int:
             status = 1
         else:
             print(f"ok: {name} ({scenario.name}, seed {scenario.spec.seed}, {len(scenario.spec.rules)} rules)")
-    if not args.files or args.list:
-        print("bundled scenarios: " + ", ".join(bundled_names()))
+    print("bundled scenarios: " + ", ".join(bundled_names()))
     return status
 
 
@@ -171,7 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_commands = scenario.add_subparsers(dest="scenario_command", required=True)
     check = scenario_commands.add_parser("check", help="validate scenario files and list the bundled ones")
     check.add_argument("files", nargs="*", help="scenario files or bundled names")
-    check.add_argument("--list", action="store_true", help="list the bundled scenarios too")
     check.set_defaults(func=_scenario_check)
 
     from loadtests.cli import add_arguments as loadtest_arguments
