@@ -62,7 +62,7 @@ class Timer:
 
 
 class Scheduler:
-    """A binary heap of timers driven by a single asyncio task (``run()``).
+    """A binary heap of timers, driven by one event-loop timer that ``run()`` keeps armed.
 
     Callbacks are plain synchronous functions run on the event loop thread;
     to do async work, a callback should create a task itself. Not thread-safe:

@@ -2,8 +2,10 @@
 
 The session enforces the protocol on its own -- bind rules, bind roles, the window and malformed
 input -- and answers those cases itself, so the application above only ever sees requests it may
-act on. Modelled on h11: feed `receive_data()`, act on the returned events, call `send()` /
-`respond()`, and write `data_to_send()` to the transport.
+act on. Modelled on h11: `feed()` bytes, take events one at a time from `next_event()` (one PDU is
+parsed per event, so an answer given in between counts before the next request meets the window),
+answer with `respond()` / `send_request()`, and write `data_to_send()` to the transport.
+`receive_data()` does feed-and-drain in one call.
 """
 
 from __future__ import annotations
