@@ -62,9 +62,10 @@ class Simulator:
         self.smpp = SmppServer(self.carrier)
         self.providers = ProviderFrontEnds(self.carrier, self.config.providers)
         self.listeners: list[Listener] = []
-        self._tasks: list[asyncio.Task[None]] = []
         self._http_servers: list = []
-        self._stopped = asyncio.Event()
+        self._stop_requested: asyncio.Event | None = None
+        self._main: asyncio.Task[None] | None = None
+        self._grace = 2.0
 
     @property
     def smpp_port(self) -> int:
@@ -86,28 +87,50 @@ class Simulator:
         listener = next(listener for listener in self.listeners if listener.name == "control")
         return f"http://{listener.host}:{listener.port}"
 
-    async def start(self) -> list[Listener]:
-        self._tasks.append(asyncio.create_task(self.carrier.scheduler.run(), name="scheduler"))
-        for host, port, tls in await self.smpp.start():
-            self.listeners.append(Listener("smpp-tls" if tls else "smpp", host, port, "smpps" if tls else "smpp"))
-        for name, host, port in await self.providers.start():
-            self.listeners.append(Listener(name, host, port, name))
-        control = self.config.control
-        providers = self.config.providers
-        if control.enabled:
-            from .http.control import build_app
+    async def serve(self, ready: asyncio.Future[list[Listener]] | None = None) -> None:
+        """Run every front end until `stop()` is called, all tasks owned by one TaskGroup.
 
-            app = build_app(self)
-            if providers.port is None:  # the provider APIs share the control API's listener
-                app = self.providers.asgi(app)
-            port = await self._serve_http(app, control.host, control.port)
-            self.listeners.append(Listener("control", control.host, port, "http"))
-        if providers.port is not None:
-            port = await self._serve_http(self.providers.asgi(), providers.host, providers.port)
-            self.listeners.append(Listener("providers", providers.host, port, "http"))
-        return self.listeners
+        trio's nursery discipline: the scheduler, SMPP housekeeping and HTTP servers live and die
+        together, and a crash in any of them cancels the others and surfaces here. `ready` gets the
+        listeners once everything listens.
+        """
+        self._stop_requested = asyncio.Event()
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                background = [
+                    tasks.create_task(self.carrier.scheduler.run(), name="scheduler"),
+                    tasks.create_task(self.smpp.housekeeping(), name="smpp-housekeeping"),
+                ]
+                for host, port, tls in await self.smpp.start():
+                    self.listeners.append(Listener("smpp-tls" if tls else "smpp", host, port,
+                                                   "smpps" if tls else "smpp"))
+                for name, host, port in await self.providers.start():
+                    self.listeners.append(Listener(name, host, port, name))
+                control = self.config.control
+                providers = self.config.providers
+                if control.enabled:
+                    from .http.control import build_app
 
-    async def _serve_http(self, app, host: str, port: int) -> int:
+                    app = build_app(self)
+                    if providers.port is None:  # the provider APIs share the control API's listener
+                        app = self.providers.asgi(app)
+                    port = await self._serve_http(tasks, app, control.host, control.port)
+                    self.listeners.append(Listener("control", control.host, port, "http"))
+                if providers.port is not None:
+                    port = await self._serve_http(tasks, self.providers.asgi(), providers.host, providers.port)
+                    self.listeners.append(Listener("providers", providers.host, port, "http"))
+                if ready is not None and not ready.done():
+                    ready.set_result(self.listeners)
+                await self._stop_requested.wait()
+                await self.smpp.stop(grace=self._grace)
+                for server in self._http_servers:
+                    server.should_exit = True  # they finish their connections and return
+                for task in background:
+                    task.cancel()
+        finally:
+            await self.providers.stop()
+
+    async def _serve_http(self, tasks: asyncio.TaskGroup, app, host: str, port: int) -> int:
         import uvicorn
 
         sock = bind_socket(host, port)
@@ -115,30 +138,34 @@ class Simulator:
                                                loop="none", http="auto"))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]  # we own the signals
         self._http_servers.append(server)
-        self._tasks.append(asyncio.create_task(server.serve(sockets=[sock]), name=f"http:{port}"))
+        task = tasks.create_task(server.serve(sockets=[sock]), name=f"http:{port}")
         while not server.started:
             await asyncio.sleep(0.005)
-            if self._tasks[-1].done():
-                self._tasks[-1].result()
+            if task.done():
+                task.result()
         return sock.getsockname()[1]
+
+    async def start(self) -> list[Listener]:
+        """Start `serve()` in the background and return once everything listens (or raise why not)."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[list[Listener]] = loop.create_future()
+        self._main = asyncio.create_task(self.serve(ready), name="carrier-sim")
+        await asyncio.wait([ready, self._main], return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            self._main.result()  # serve() ended before listening: raise its error
+            raise RuntimeError("carrier-sim stopped before it was ready")
+        return ready.result()
 
     async def stop(self, *, grace: float = 2.0) -> None:
         """Unbind every SMPP session (closing those that do not answer within `grace` s), then stop."""
-        await self.smpp.stop(grace=grace)
-        for server in self._http_servers:
-            server.should_exit = True
-        for task in self._tasks:
-            if task.get_name().startswith("http:"):
-                try:
-                    await asyncio.wait_for(task, 5)
-                except (asyncio.TimeoutError, asyncio.CancelledError):
-                    pass
-            else:
-                task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-        await self.providers.stop()
-        self._stopped.set()
+        self._grace = grace
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+        if self._main is not None:
+            try:
+                await self._main
+            finally:
+                self._main = None
 
     async def run_until_signalled(self, announce=print) -> None:
         """Start, print what listens where, and stop gracefully on SIGINT or SIGTERM."""

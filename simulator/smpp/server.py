@@ -471,7 +471,6 @@ class SmppServer:
         self.violations = 0
         self.reuse_port = False  # set for `serve --workers N`: every worker listens on the same port
         self.relay = None  # a WorkerLink, when other workers may hold an account's binds
-        self._ticker: asyncio.Task[None] | None = None
         self._disconnects_done: set[float] = set()
         carrier.add_scenario_listener(self.apply_scenario)
 
@@ -492,10 +491,10 @@ class SmppServer:
                                                   backlog=4096)
             self.servers.append(tls_server)
             listening.append((config.host, tls_server.sockets[0].getsockname()[1], True))
-        self._ticker = asyncio.create_task(self._tick_forever(), name="smpp-housekeeping")
         return listening
 
-    async def _tick_forever(self) -> None:
+    async def housekeeping(self) -> None:
+        """Once a second, for every connection: timeouts, enquire_link, inactivity. Runs until cancelled."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(1.0)
@@ -587,11 +586,5 @@ class SmppServer:
                 task.cancel()
         for connection in list(self.connections):
             connection.abort()
-        if self._ticker is not None:
-            self._ticker.cancel()
-            try:
-                await self._ticker
-            except asyncio.CancelledError:
-                pass
         for server in self.servers:
             await server.wait_closed()
