@@ -93,7 +93,6 @@ class Carrier:
         # Long messages come in parts; this joins them (bounded: parts missing after 5 minutes fail).
         self.reassembler = sms_text.Reassembler(max_pending=10_000, timeout=300.0)
         self._mo_refs = count(1)
-        self._listeners: list[Callable[[Message, str], None]] = []
         self._scenario_listeners: list[Callable[[], None]] = []
         self._reset_listeners: list[Callable[[], None]] = []
         # (handset, sender) -> system_id. An OrderedDict: evicting from the front of a plain dict
@@ -107,10 +106,6 @@ class Carrier:
         self.scheduler.call_later(60.0, self._sweep)
 
     # ------------------------------------------------------------------ observers
-
-    def add_listener(self, callback: Callable[[Message, str], None]) -> None:
-        """Called as (message, event) on each lifecycle step; HTTP front ends turn these into callbacks."""
-        self._listeners.append(callback)
 
     def add_reset_listener(self, callback: Callable[[], None]) -> None:
         """Called after `reset()`, so front ends forget their own records too."""
@@ -126,14 +121,6 @@ class Carrier:
                 listener()
             except Exception:
                 _log.exception("scenario listener failed")
-
-    def _event(self, message: Message, event: str, detail: str = "") -> None:
-        message.log(self.clock.wall(), event, detail)
-        for listener in self._listeners:
-            try:
-                listener(message, event)
-            except Exception:  # a front end's bug must not break the carrier
-                _log.exception("listener failed on %s", event)
 
     # ------------------------------------------------------------------ submission
 
@@ -160,11 +147,11 @@ class Carrier:
         part, parts = (concat[2], concat[1]) if concat else (1, 1)
         traffic = Traffic(account.system_id, sub.channel, sub.source, destination, sub.data_coding, parts,
                           payload=payload)
-        refusal = self._refusal(account, destination, sub.source)
+        opted_out = self.handsets.opted_out(destination, sub.source)
+        refusal = self._refusal(account, destination, opted_out)
         if refusal is not None:
             metrics.submitted(refusal.status)
             return refusal
-        opted_out = self.handsets.opted_out(destination, sub.source)
         decision = self.scenario.submit_outcome(traffic)
         latency = decision.latency
         slow = self.faults.take("submit_latency", self.clock.now(), account.system_id, destination) if self.faults.faults else None
@@ -206,7 +193,7 @@ class Carrier:
         return SubmitResult(Status.ESME_ROK, message.id, latency, decision.respond, decision.nack,
                             decision.omit_body, message)
 
-    def _refusal(self, account: Account, destination: str, source: str) -> SubmitResult | None:
+    def _refusal(self, account: Account, destination: str, opted_out: bool) -> SubmitResult | None:
         """Faults, scenario limits and opt-outs that refuse a submit before the scenario's rules see it."""
         now = self.clock.now()
         faults = self.faults
@@ -225,7 +212,7 @@ class Carrier:
                 return SubmitResult(int(limits.tps_status))
         if limits.queue_size is not None and self._pending.get(account.system_id, 0) >= limits.queue_size:
             return SubmitResult(int(limits.queue_status))
-        if self.handsets.opted_out(destination, source) and self.handsets.config.opted_out_status:
+        if opted_out and self.handsets.config.opted_out_status:
             return SubmitResult(self.handsets.config.opted_out_status)
         return None
 
@@ -311,7 +298,7 @@ class Carrier:
         for message in messages:
             if message.schedule_at is not None and message.schedule_at > wall:
                 message.state = MessageState.SCHEDULED
-                self._event(message, "deferred", f"schedule_delivery_time {message.schedule_at:.3f}")
+                message.log(self.clock.wall(), "deferred", f"schedule_delivery_time {message.schedule_at:.3f}")
             message.due_at = deliver_at
         # A lone message goes in the timer as it is (no list): a million pending timers cost less.
         self.scheduler.call_later(deliver_at - wall, self._complete, messages[0] if len(messages) == 1 else messages,
@@ -334,7 +321,7 @@ class Carrier:
             message.error = outcome.err
             message.network_error = outcome.network_error
             message.final_at = done
-            self._event(message, "final", outcome.state.name)
+            message.log(self.clock.wall(), "final", outcome.state.name)
         self.metrics.finished(outcome.state)
         self.metrics.observe("delivery", done - live[0].submitted_at)
         if outcome.state is MessageState.DELIVERED:
@@ -425,7 +412,7 @@ class Carrier:
         """A message that stays inside the carrier (to a handset) is delivered at once."""
         message.state = MessageState.DELIVERED
         message.final_at = self.clock.wall()
-        self._event(message, "final", "DELIVERED to handset")
+        message.log(self.clock.wall(), "final", "DELIVERED to handset")
         self.metrics.finished(MessageState.DELIVERED)
         self.handsets.receive(message)
 
@@ -477,7 +464,7 @@ class Carrier:
             return False
         message.state = MessageState.DELETED
         message.final_at = self.clock.wall()
-        self._event(message, "cancelled")
+        message.log(self.clock.wall(), "cancelled")
         return True
 
     def replace(self, message_id: str, system_id: str, payload: bytes, *, schedule_at: float | None = None,
@@ -492,7 +479,7 @@ class Carrier:
             message.expire_at = expire_at
         if registered_delivery is not None:
             message.registered_delivery = registered_delivery
-        self._event(message, "replaced", f"{len(payload)} octets")
+        message.log(self.clock.wall(), "replaced", f"{len(payload)} octets")
         return True
 
     def reset(self) -> None:

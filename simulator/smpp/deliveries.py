@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from simulator.config import ReceiptFormatConfig
 from simulator.core.records import Inbound, Receipt
 
@@ -13,18 +15,15 @@ from .tlv import Tag
 ESM_RECEIPT = 0x04  # SMSC delivery receipt
 ESM_INTERMEDIATE = 0x20  # intermediate delivery notification (registered_delivery bit 4)
 
-_formats: dict[int, ReceiptFormat] = {}
-
-
 def receipt_format(config: ReceiptFormatConfig) -> ReceiptFormat:
-    key = id(config)
-    fmt = _formats.get(key)
-    if fmt is None:
-        fmt = _formats[key] = ReceiptFormat(
-            id_format=config.id_format, date_seconds=config.date_seconds, text_label=config.text_label,  # type: ignore[arg-type]
-            per_segment=config.per_segment,
-        )
-    return fmt
+    # Keyed by value, not by the config object: accounts' configs are replaced at run time.
+    return _receipt_format(config.id_format, config.date_seconds, config.text_label, config.per_segment)
+
+
+@functools.lru_cache(maxsize=64)
+def _receipt_format(id_format: str, date_seconds: bool, text_label: str, per_segment: bool) -> ReceiptFormat:
+    return ReceiptFormat(id_format=id_format, date_seconds=date_seconds, text_label=text_label,  # type: ignore[arg-type]
+                         per_segment=per_segment)
 
 
 def receipt_id(receipt: Receipt, fmt: ReceiptFormat) -> str:

@@ -226,15 +226,13 @@ class EnquireLinkResp(Pdu):
 
 
 @dataclass(slots=True, kw_only=True)
-class _ShortMessage(Pdu):
-    BODY: ClassVar[tuple[F, ...]] = _SM_BODY
+class _SubmitFields(Pdu):
+    """The fields submit_sm, deliver_sm and submit_multi share (their BODY gives the wire order)."""
+
     service_type: str = ""
     source_addr_ton: int = 0
     source_addr_npi: int = 0
     source_addr: str = ""
-    dest_addr_ton: int = 0
-    dest_addr_npi: int = 0
-    destination_addr: str = ""
     esm_class: int = 0
     protocol_id: int = 0
     priority_flag: int = 0
@@ -245,6 +243,14 @@ class _ShortMessage(Pdu):
     data_coding: int = 0
     sm_default_msg_id: int = 0
     short_message: bytes = b""
+
+
+@dataclass(slots=True, kw_only=True)
+class _ShortMessage(_SubmitFields):
+    BODY: ClassVar[tuple[F, ...]] = _SM_BODY
+    dest_addr_ton: int = 0
+    dest_addr_npi: int = 0
+    destination_addr: str = ""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -279,28 +285,14 @@ class DataSmResp(_MessageIdResp):
 
 
 @dataclass(slots=True, kw_only=True)
-class SubmitMulti(Pdu):
+class SubmitMulti(_SubmitFields):
     command_id: ClassVar[int] = CommandId.SUBMIT_MULTI
     BODY: ClassVar[tuple[F, ...]] = (
         SERVICE_TYPE, SRC_TON, SRC_NPI, _src(), F("dest_addresses", "dests", 255, 0x33), ESM_CLASS,
         PROTOCOL_ID, PRIORITY, SCHEDULE, VALIDITY, REG_DLV, REPLACE_FLAG, DATA_CODING, DEFAULT_MSG,
         SHORT_MESSAGE,
     )
-    service_type: str = ""
-    source_addr_ton: int = 0
-    source_addr_npi: int = 0
-    source_addr: str = ""
     dest_addresses: tuple[Destination, ...] = ()
-    esm_class: int = 0
-    protocol_id: int = 0
-    priority_flag: int = 0
-    schedule_delivery_time: str = ""
-    validity_period: str = ""
-    registered_delivery: int = 0
-    replace_if_present_flag: int = 0
-    data_coding: int = 0
-    sm_default_msg_id: int = 0
-    short_message: bytes = b""
 
 
 @dataclass(slots=True, kw_only=True)
