@@ -1,5 +1,6 @@
 """python -m benchmarks run [flags]   the SMPP benchmark (default: the headline sustained run)
-python -m benchmarks http [flags]  the Twilio HTTP benchmark"""
+python -m benchmarks http [flags]  the Twilio HTTP benchmark
+python -m benchmarks hotpath       the per-message hot path in one process, no sockets"""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ def main(argv: list[str] | None = None) -> int:
         from .http_bench import main as http_main
 
         return http_main(argv)
+    if command == "hotpath":
+        from .hotpath import main as hotpath_main
+
+        return hotpath_main(argv)
     if command in ("-h", "--help", "help"):
         print(__doc__)
         return 0

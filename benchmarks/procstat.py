@@ -23,6 +23,25 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def user_system_ticks(pid: int) -> tuple[int, int]:
+    """(utime, stime) of one process, in clock ticks: Python's work against the kernel's (syscalls, TCP)."""
+    fields = _stat_fields(pid)
+    return int(fields[11]), int(fields[12])
+
+
+def syscall_counts(pid: int) -> tuple[int, int]:
+    """(read-type, write-type) system calls the process has made, from /proc/<pid>/io (0, 0 if unreadable)."""
+    counts = {}
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                counts[key] = int(value)
+    except (OSError, ValueError):
+        return 0, 0
+    return counts.get("syscr", 0), counts.get("syscw", 0)
+
+
 def cpu_ns_precise(pid: int) -> int:
     """On-CPU time of every thread of the process from /proc/<pid>/task/*/schedstat, in ns (finer than ticks)."""
     total = 0
@@ -74,6 +93,10 @@ class CpuSample:
     ticks: int
     ns: int
     pids: int
+    user_ticks: int = 0
+    system_ticks: int = 0
+    read_calls: int = 0
+    write_calls: int = 0
 
     @property
     def ms(self) -> float:
@@ -82,14 +105,19 @@ class CpuSample:
 
 def sample_cpu(pid: int, tree: bool = True) -> CpuSample:
     pids = descendants(pid) if tree else [pid]
-    ticks = ns = 0
+    user = system = ns = reads = writes = 0
     for p in pids:
         try:
-            ticks += cpu_ticks(p)
+            utime, stime = user_system_ticks(p)
             ns += cpu_ns_precise(p)
         except OSError:
-            pass
-    return CpuSample(time.monotonic(), ticks, ns, len(pids))
+            continue
+        user += utime
+        system += stime
+        calls = syscall_counts(p)
+        reads += calls[0]
+        writes += calls[1]
+    return CpuSample(time.monotonic(), user + system, ns, len(pids), user, system, reads, writes)
 
 
 def cpu_delta(start: CpuSample, end: CpuSample) -> dict[str, float]:
@@ -97,7 +125,11 @@ def cpu_delta(start: CpuSample, end: CpuSample) -> dict[str, float]:
     ms = (end.ticks - start.ticks) * 1000.0 / CLK_TCK
     precise = (end.ns - start.ns) / 1e6
     return {"cpu_ms": ms, "cpu_ms_schedstat": round(precise, 3), "wall_s": round(wall, 4),
-            "cpu_utilisation": round(ms / 1000.0 / wall, 4), "processes": end.pids}
+            "cpu_utilisation": round(ms / 1000.0 / wall, 4), "processes": end.pids,
+            "user_ms": (end.user_ticks - start.user_ticks) * 1000.0 / CLK_TCK,
+            "system_ms": (end.system_ticks - start.system_ticks) * 1000.0 / CLK_TCK,
+            "read_syscalls": end.read_calls - start.read_calls,
+            "write_syscalls": end.write_calls - start.write_calls}
 
 
 class MemoryMonitor:

@@ -176,6 +176,10 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, str]]:
                  ("server CPU / 1k msgs", f"{fmt(server.get('cpu_ms_per_1k_msgs'))} ms"
                                           f"  (schedstat {fmt(server.get('cpu_ms_per_1k_msgs_schedstat'))} ms;"
                                           f" utilisation {fmt((server.get('cpu') or {}).get('cpu_utilisation'))})"),
+                 ("  user / system", "{user_ms} / {system_ms} ms; syscalls per 1k: {read_syscalls} reads,"
+                                     " {write_syscalls} writes".format(**{k: fmt(v) for k, v in
+                                                                           server.get("cpu_split_per_1k_msgs", {}).items()})
+                  if server.get("cpu_split_per_1k_msgs") else "-"),
                  ("server RSS", f"peak {fmt(server.get('rss_peak_mib'))} MiB  end {fmt(server.get('rss_end_mib'))} MiB"),
                  ("client CPU", f"{fmt(result['client']['cpu_utilisation'])} of a core"
                                 + (f"; other processes {fmt(result['machine_load']['other_busy_cores'])} cores"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -28,6 +29,18 @@ class Listener:
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.name:<12} {self.scheme}://{host}:{self.port}"
+
+
+def tune_gc() -> None:
+    """Collect rarely, and never walk the start-up objects again.
+
+    Messages and timers are long-lived and free of cycles. With the default thresholds a million
+    stored messages make every full collection a multi-second pause, and the young generation is
+    collected every 700 allocations -- several times per thousand messages on the hot path.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
 
 
 def install_uvloop() -> bool:

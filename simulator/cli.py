@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import logging
 import sys
@@ -16,7 +15,7 @@ from .yamlload import ConfigError
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .app import Simulator, install_uvloop
+    from .app import Simulator, install_uvloop, tune_gc
     from .core.scenario import load_scenario
 
     try:
@@ -44,12 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
     uvloop = install_uvloop()
 
     async def main() -> None:
-        # Messages and timers are long-lived and free of cycles: collect rarely, and never walk
-        # the start-up objects again. With the default thresholds a million stored messages make
-        # every full collection a multi-second pause.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(100_000, 50, 1000)
+        tune_gc()
         simulator = Simulator(config, scenario=scenario)
         link = None
         if args.relay:

@@ -16,11 +16,12 @@ from simulator.core.accounts import Account
 from simulator.core.carrier import Carrier, Submission, SubmitResult
 from simulator.core.limits import TokenBucket
 from simulator.core.outbox import Delivery
-from simulator.core.records import Message
+from simulator.core.records import Message, Receipt
 
 from . import deliveries
 from .codec import Leniency, encode
 from .pdu import (
+    RESPONSE_BIT,
     CommandId,
     DataSm,
     EnquireLink,
@@ -49,6 +50,7 @@ from .tlv import Tag
 
 _log = logging.getLogger("carrier_sim.smpp")
 _bind_ids = count(1)
+_DEFAULT_RECEIPTS = AccountConfig(system_id="x").receipts
 
 
 @dataclass(slots=True)
@@ -271,6 +273,12 @@ class SmppConnection(asyncio.Protocol):
         if not result.respond:
             self.session.forget(pdu.sequence_number)
             return
+        if not (result.status or result.nack or result.omit_body or fields) and result.latency <= 0:
+            # The common answer, encoded straight from the id (no response Pdu).
+            self.session.respond_with_id(pdu.command_id | RESPONSE_BIT, pdu.sequence_number, result.message_id)
+            if result.message is not None:
+                result.message.responded_at = result.message.submitted_at
+            return
         if result.nack:
             response: Pdu = GenericNack(sequence_number=pdu.sequence_number, command_status=result.status or Status.ESME_RSYSERR)
         elif result.status:
@@ -361,10 +369,16 @@ class SmppConnection(asyncio.Protocol):
 
     def offer(self, delivery: Delivery) -> None:
         account = self.carrier.accounts.get(self.mailbox)
-        receipts = account.config.receipts if account else AccountConfig(system_id="x").receipts
-        pdu = deliveries.build(delivery.item, receipts, legacy=self.session.legacy)
+        receipts = account.config.receipts if account else _DEFAULT_RECEIPTS
+        item = delivery.item
+        body = (deliveries.receipt_deliver_sm_body(item, receipts, legacy=self.session.legacy)
+                if isinstance(item, Receipt) else None)
         try:
-            sequence = self.session.send_request(pdu, delivery)
+            if body is not None:
+                sequence = self.session.send_encoded(CommandId.DELIVER_SM, body, delivery)
+            else:
+                sequence = self.session.send_request(deliveries.build(item, receipts, legacy=self.session.legacy),
+                                                     delivery)
         except LocalProtocolError as error:
             self.carrier.outbox.settle(delivery, self, False, str(error))
             return

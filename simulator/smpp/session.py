@@ -28,6 +28,7 @@ from .codec import (
     encode,
 )
 from .pdu import (
+    COMMAND_NAMES,
     REGISTRY,
     RESPONSE_BIT,
     BindReceiver,
@@ -415,25 +416,51 @@ class Session:
             response.tlvs = {}
         self._out.append(encode(response))
 
+    def respond_with_id(self, command_id: int, sequence_number: int, message_id: str) -> None:
+        """`respond()` with status 0 and just a message_id (submit_sm_resp, data_sm_resp): the hot path, no Pdu.
+
+        `message_id` is one the carrier issued: ASCII, at most 64 characters.
+        """
+        self._awaiting_answer.discard(sequence_number)
+        if self.state is State.CLOSED:
+            return
+        raw = message_id.encode("ascii")
+        self._out.append(HEADER.pack(HEADER_SIZE + 1 + len(raw), command_id, 0, sequence_number) + raw + b"\0")
+
     def forget(self, sequence_number: int) -> None:
         """Free the window slot of a request we decided never to answer (a scenario's 'no response')."""
         self._awaiting_answer.discard(sequence_number)
 
     def send_request(self, pdu: Pdu, context: Any = None) -> int:
         """Send a request (deliver_sm, enquire_link, unbind, ...) and return its sequence number."""
-        if self.state is not State.BOUND and not (self.state is State.UNBINDING and pdu.command_id == CommandId.ENQUIRE_LINK):
-            raise LocalProtocolError(f"cannot send {pdu.name} in state {self.state.value}")
-        if pdu.command_id in _OUTBOUND_FOR_RECEIVERS and not (self.bind_type and self.bind_type.can_receive):
-            raise LocalProtocolError(f"cannot send {pdu.name} to a {self.bind_type.value if self.bind_type else ''} bind")
-        sequence = self._next_sequence
-        self._next_sequence = 1 if sequence >= 0x7FFFFFFF else sequence + 1
+        sequence = self._next_request(pdu.command_id, context)
         pdu.sequence_number = sequence
         if self.legacy and pdu.tlvs:
             pdu.tlvs = {}
-        self._outstanding[sequence] = _Outstanding(pdu.command_id, context)
         if pdu.command_id == CommandId.UNBIND:
             self.state = State.UNBINDING
         self._out.append(encode(pdu))
+        return sequence
+
+    def send_encoded(self, command_id: int, body: bytes, context: Any = None) -> int:
+        """`send_request()` for a body the caller encoded itself (the receipt hot path: no Pdu object).
+
+        The body must be valid for this bind (no TLVs on a legacy bind); the session adds the header.
+        """
+        sequence = self._next_request(command_id, context)
+        self._out.append(HEADER.pack(HEADER_SIZE + len(body), command_id, 0, sequence) + body)
+        return sequence
+
+    def _next_request(self, command_id: int, context: Any) -> int:
+        """Check we may send this request now, and claim its sequence number."""
+        if self.state is not State.BOUND and not (self.state is State.UNBINDING and command_id == CommandId.ENQUIRE_LINK):
+            raise LocalProtocolError(f"cannot send {_command_name(command_id)} in state {self.state.value}")
+        if command_id in _OUTBOUND_FOR_RECEIVERS and not (self.bind_type and self.bind_type.can_receive):
+            raise LocalProtocolError(f"cannot send {_command_name(command_id)} to a "
+                                     f"{self.bind_type.value if self.bind_type else ''} bind")
+        sequence = self._next_sequence
+        self._next_sequence = 1 if sequence >= 0x7FFFFFFF else sequence + 1
+        self._outstanding[sequence] = _Outstanding(command_id, context)
         return sequence
 
     def expire(self, sequence_number: int) -> Any:
@@ -486,3 +513,7 @@ class Session:
         self.state = State.CLOSED
         self._awaiting_answer.clear()
         events.append(Unbound(by_peer=by_peer, reason=reason))
+
+
+def _command_name(command_id: int) -> str:
+    return COMMAND_NAMES.get(command_id, f"0x{command_id:08X}")

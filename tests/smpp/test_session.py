@@ -5,6 +5,8 @@ from __future__ import annotations
 import struct
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simulator.smpp.codec import decode, encode
 from simulator.smpp.pdu import (
@@ -253,3 +255,33 @@ def test_pdus_split_across_reads_are_reassembled() -> None:
         events += session.receive_data(wire[offset : offset + 7])
     assert len(events) == 1 and isinstance(events[0], RequestReceived)
     assert events[0].pdu.short_message == b"x" * 100
+
+
+@given(st.text("0123456789abcdefABCDEF-", min_size=0, max_size=64), st.integers(1, 0x7FFFFFFF))
+def test_respond_with_id_writes_what_respond_writes(message_id: str, sequence: int) -> None:
+    fast, general = bound(), bound()
+    for session in (fast, general):
+        session.receive_data(encode(SubmitSm(sequence_number=sequence, destination_addr="1")))
+    fast.respond_with_id(CommandId.SUBMIT_SM_RESP, sequence, message_id)
+    general.respond(SubmitSmResp(sequence_number=sequence, message_id=message_id))
+    assert fast.data_to_send() == general.data_to_send()
+    assert fast.window_in_use == general.window_in_use == 0
+
+
+def test_send_encoded_claims_a_sequence_and_matches_its_response() -> None:
+    session = bound()
+    body = encode(DeliverSm(sequence_number=0, source_addr="1", destination_addr="2"))[16:]
+    first = session.send_encoded(CommandId.DELIVER_SM, body, context="receipt-1")
+    second = session.send_request(DeliverSm(source_addr="1", destination_addr="2"), "receipt-2")
+    assert second == first + 1
+    sent = frames(session.data_to_send())
+    assert [(p.command_id, p.sequence_number) for p in sent] == [(CommandId.DELIVER_SM, first),
+                                                                 (CommandId.DELIVER_SM, second)]
+    events = session.receive_data(encode(DeliverSmResp(sequence_number=first)))
+    assert isinstance(events[0], ResponseReceived) and events[0].context == "receipt-1"
+
+
+def test_send_encoded_keeps_the_bind_rules() -> None:
+    session = bound(BindTransmitter(sequence_number=1, system_id="acme", password="pw"))
+    with pytest.raises(LocalProtocolError):
+        session.send_encoded(CommandId.DELIVER_SM, b"")
