@@ -32,7 +32,8 @@ from simulator.app import tune_gc
 from simulator.config import parse_config
 from simulator.core.clock import ManualClock
 from simulator.core.scenario import parse_scenario
-from simulator.smpp.server import SmppServer
+from simulator.core.carrier import Carrier
+from simulator.smpp.server import SmppConnection, SmppServer
 
 
 class RecordingTransport:
@@ -79,70 +80,121 @@ def split_pdus(data: bytes) -> list[tuple[int, int, int, int]]:
     return found
 
 
-async def run(messages: int, window: int, rounds: int) -> dict[str, Any]:
+def _connect(carrier) -> tuple[Any, RecordingTransport]:
+    connection = SmppConnection(SmppServer(carrier))
+    transport = RecordingTransport()
+    connection.connection_made(transport)  # type: ignore[arg-type]
+    connection.data_received(bind_pdu(BIND_TRANSCEIVER, 1, "bench", "bench"))
+    connection.flush()
+    transport.take()
+    return connection, transport
+
+
+def _batches(messages: int, window: int) -> list[bytes]:
+    templates = [submit_sm_template("12345", f"4479{i % 1000:08d}", b"x" * 40, 1) for i in range(window)]
+    batches = []
+    for start in range(0, messages, window):
+        chunk = bytearray()
+        for i, template in enumerate(templates):
+            pdu = bytearray(template)
+            struct.pack_into(">I", pdu, 12, start + i + 1)
+            chunk += pdu
+        batches.append(bytes(chunk))
+    return batches
+
+
+def _answer_receipts(connection: Any, transport: RecordingTransport) -> tuple[int, int]:
+    """Answer every deliver_sm written so far, as a client would; (submit_sm_resp, deliver_sm) seen."""
+    responses = receipts = 0
+    # The server keeps at most deliver_window receipts in flight: each answer may release more.
+    while out := transport.take():
+        sequences = []
+        for _, _, command, sequence in split_pdus(out):
+            if command == DELIVER_SM:
+                sequences.append(sequence)
+            elif command == SUBMIT_SM_RESP:
+                responses += 1
+        receipts += len(sequences)
+        if sequences:
+            connection.data_received(b"".join(HEADER.pack(17, DELIVER_SM_RESP, 0, s) + b"\0" for s in sequences))
+            connection.flush()
+    return responses, receipts
+
+
+def _check(carrier, messages: int, responses: int, receipts: int) -> None:
+    if receipts != messages or responses != messages:
+        raise SystemExit(f"expected {messages} responses and receipts, got {responses} and {receipts}")
+    if carrier.outbox.in_flight or carrier.outbox.held():
+        raise SystemExit("receipts left unanswered in the outbox")
+
+
+def run_phased(config, scenario, messages: int, window: int) -> dict[str, float]:
+    """Every submit first, then every receipt: each half measured on its own."""
     clock = ManualClock()
+    carrier = Carrier(config, clock=clock, scenario=scenario)
+    connection, transport = _connect(carrier)
+    batches = _batches(messages, window)
+    started = time.process_time()
+    responses = 0
+    for batch in batches:
+        connection.data_received(batch)
+        connection.flush()
+        responses += sum(1 for p in split_pdus(transport.take()) if p[2] == SUBMIT_SM_RESP)
+    submit_cpu = time.process_time() - started
+    clock.advance(2.5)
+    started = time.process_time()
+    carrier.scheduler.run_due(limit=None)
+    connection.flush()
+    _, receipts = _answer_receipts(connection, transport)
+    receipt_cpu = time.process_time() - started
+    _check(carrier, messages, responses, receipts)
+    connection.connection_lost(None)
+    return {"submit": submit_cpu, "receipt": receipt_cpu}
+
+
+def run_interleaved(config, scenario, messages: int, window: int, rate: float) -> float:
+    """As in a sustained run: a window of submits every window/rate seconds, receipts fired as they fall due."""
+    clock = ManualClock()
+    carrier = Carrier(config, clock=clock, scenario=scenario)
+    connection, transport = _connect(carrier)
+    batches = _batches(messages, window)
+    step = window / rate
+    responses = receipts = 0
+    started = time.process_time()
+    for batch in batches:
+        connection.data_received(batch)
+        connection.flush()
+        clock.advance(step)
+        carrier.scheduler.run_due(limit=None)
+        connection.flush()
+        got = _answer_receipts(connection, transport)
+        responses += got[0]
+        receipts += got[1]
+    clock.advance(2.5)
+    carrier.scheduler.run_due(limit=None)
+    connection.flush()
+    got = _answer_receipts(connection, transport)
+    cpu = time.process_time() - started
+    _check(carrier, messages, responses + got[0], receipts + got[1])
+    connection.connection_lost(None)
+    return cpu
+
+
+def run(messages: int, window: int, rounds: int, rate: float = 5000.0) -> dict[str, Any]:
     config = parse_config("smpp: {window: %d}\n" % max(window, 10))
     scenario = parse_scenario(scenario_yaml(2.0))
-    from simulator.core.carrier import Carrier
-
     tune_gc()  # as `carrier-sim serve` does
     best: dict[str, float] = {}
     for _ in range(rounds):
-        carrier = Carrier(config, clock=clock, scenario=scenario)
-        server = SmppServer(carrier)
-        connection = server_connection(server)
-        transport = RecordingTransport()
-        connection.connection_made(transport)  # type: ignore[arg-type]
-        connection.data_received(bind_pdu(BIND_TRANSCEIVER, 1, "bench", "bench"))
-        connection.flush()
-        transport.take()
-        templates = [submit_sm_template("12345", f"4479{i % 1000:08d}", b"x" * 40, 1) for i in range(window)]
-        batches = []
-        for start in range(0, messages, window):
-            chunk = bytearray()
-            for i, template in enumerate(templates):
-                pdu = bytearray(template)
-                struct.pack_into(">I", pdu, 12, start + i + 1)
-                chunk += pdu
-            batches.append(bytes(chunk))
-
-        started = time.process_time()
-        responses = 0
-        for batch in batches:
-            connection.data_received(batch)
-            connection.flush()
-            responses += sum(1 for p in split_pdus(transport.take()) if p[2] == SUBMIT_SM_RESP)
-        submit_cpu = time.process_time() - started
-
-        clock.advance(2.5)
-        started = time.process_time()
-        carrier.scheduler.run_due(limit=None)
-        connection.flush()
-        receipts = 0
-        # The server keeps at most deliver_window receipts in flight: answer each write, as a client would.
-        while out := transport.take():
-            sequences = [sequence for _, _, command, sequence in split_pdus(out) if command == DELIVER_SM]
-            receipts += len(sequences)
-            connection.data_received(b"".join(HEADER.pack(17, DELIVER_SM_RESP, 0, s) + b"\0" for s in sequences))
-            connection.flush()
-        receipt_cpu = time.process_time() - started
-        if receipts != messages or responses != messages:
-            raise SystemExit(f"expected {messages} responses and receipts, got {responses} and {receipts}")
-        if carrier.outbox.in_flight or carrier.outbox.held():
-            raise SystemExit("receipts left unanswered in the outbox")
-        for key, value in (("submit", submit_cpu), ("receipt", receipt_cpu)):
+        phased = run_phased(config, scenario, messages, window)
+        phased["interleaved"] = run_interleaved(config, scenario, messages, window, rate)
+        for key, value in phased.items():
             best[key] = min(best.get(key, value), value)
-        connection.connection_lost(None)
     per = {key: round(value / messages * 1e6, 2) for key, value in best.items()}
     per["total"] = round(per["submit"] + per["receipt"], 2)
-    return {"benchmark": "hotpath", "messages": messages, "window": window, "rounds": rounds,
-            "cpu_us_per_message": per, "cpu_ms_per_1k_messages": per["total"]}
-
-
-def server_connection(server: SmppServer):
-    from simulator.smpp.server import SmppConnection
-
-    return SmppConnection(server)
+    return {"benchmark": "hotpath", "messages": messages, "window": window, "rounds": rounds, "rate": rate,
+            "cpu_us_per_message": per, "cpu_ms_per_1k_messages": per["total"],
+            "cpu_ms_per_1k_messages_interleaved": per["interleaved"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,13 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="best of this many runs")
+    parser.add_argument("--rate", type=float, default=5000.0, help="interleaved: submits per (simulated) second")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args(argv)
     try:
         import uvloop
     except ImportError:
         uvloop = None
-    result = (uvloop.run if uvloop else asyncio.run)(run(args.messages, args.window, args.rounds))
+
+    async def measure() -> dict[str, Any]:
+        return run(args.messages, args.window, args.rounds, args.rate)  # SmppConnection needs a running loop
+
+    result = (uvloop.run if uvloop else asyncio.run)(measure())
     if args.json:
         print(json.dumps(result))
     else:
@@ -166,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  receipt (fire, build, encode deliver_sm, settle resp)  {per['receipt']:7.2f} us/msg")
         print(f"  total                                                   {per['total']:7.2f} us/msg"
               f"  = {per['total']:.1f} ms per 1,000")
+        print(f"  interleaved at {args.rate:,.0f}/s (receipts fire between submits)    {per['interleaved']:7.2f} us/msg")
     return 0
 
 
