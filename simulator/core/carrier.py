@@ -339,8 +339,8 @@ class Carrier:
             return
         account = self.accounts.get(first.system_id)
         per_segment = outcome.per_segment or (account is not None and account.config.receipts.per_segment)
-        targets = messages if per_segment else [first]
-        text = "".join(m.text for m in messages)
+        targets = messages if per_segment else (first,)
+        text = _quoted_text(messages)
         for message in targets:
             receipt = Receipt(
                 message=message, state=outcome.state, error=outcome.err, done_at=done,
@@ -529,6 +529,22 @@ class Carrier:
             self.scheduler.call_at(moment, self._scenario_changed)
             for moment in self.scenario.boundaries() if moment >= now
         ]
+
+
+# A receipt quotes the first 20 characters of the text: no character takes more than 4 octets in any
+# data_coding, so decoding this many octets of each part is always enough.
+_QUOTED_CHARS = 20
+_QUOTED_OCTETS = 4 * _QUOTED_CHARS
+
+
+def _quoted_text(messages: list[Message]) -> str:
+    """The start of a message's text, as much as a receipt quotes, without decoding all of it."""
+    text = ""
+    for message in messages:
+        text += sms_text.decode(message.payload[:_QUOTED_OCTETS], message.data_coding)
+        if len(text) >= _QUOTED_CHARS:
+            return text[:_QUOTED_CHARS]
+    return text
 
 
 def _with_state(outcome: DeliveryOutcome, state: MessageState, err: int) -> DeliveryOutcome:

@@ -111,7 +111,7 @@ class Receipt:
     error: int
     done_at: float  # wall clock
     network_error: tuple[int, int] | None = None
-    text: str = ""  # the message text the receipt quotes (its first 20 characters go out)
+    text: str = ""  # the start of the message text, which the receipt quotes (20 characters go out)
     submitted_parts: int = 1
     mangle_id: str | None = None  # a scenario's wrong/mismatched id, written instead of the real one
     intermediate: bool = False  # an ENROUTE/ACCEPTD notification (registered_delivery bit 0x10)

@@ -6,7 +6,7 @@ import functools
 import struct
 
 from simulator.config import ReceiptFormatConfig
-from simulator.core.records import Inbound, Receipt
+from simulator.core.records import Inbound, MessageState, Receipt
 
 from .pdu import DataSm, DeliverSm, Pdu
 from .receipts import ReceiptFormat, format_receipt, render_id, stat_word
@@ -82,6 +82,9 @@ def build_receipt(receipt: Receipt, config: ReceiptFormatConfig, *, legacy: bool
     return pdu
 
 
+_QUOTE = ReceiptFormat()  # how much of the text a receipt quotes: not configurable per account
+_STAT_WORDS = {state: stat_word(state) for state in MessageState}
+_DELIVERED_FIELD = {state: "001" if state.is_success else "000" for state in MessageState}
 _TLV_HEAD = struct.Struct(">HH")
 _MESSAGE_STATE_HEAD = _TLV_HEAD.pack(Tag.MESSAGE_STATE, 1)
 _NETWORK_ERROR = struct.Struct(">HHBH")
@@ -107,13 +110,13 @@ def receipt_deliver_sm_body(receipt: Receipt, config: ReceiptFormatConfig, *, le
     submitted = receipt.submitted_parts
     if error < 0 or submitted < 0:
         return None
-    fmt = receipt_format(config)
-    seconds = fmt.date_seconds
+    seconds = config.date_seconds
     text = (
-        f"id:{message_id} sub:{submitted:03d} dlvrd:{'001' if state.is_success else '000'}"
+        f"id:{message_id} sub:{submitted:03d} dlvrd:{_DELIVERED_FIELD[state]}"
         f" submit date:{format_receipt_date(message.submitted_at, seconds=seconds)}"
         f" done date:{format_receipt_date(receipt.done_at, seconds=seconds)}"
-        f" stat:{stat_word(state)} err:{error:03d} {fmt.text_label}:{receipt.text[:fmt.text_chars] or fmt.empty_text}"
+        f" stat:{_STAT_WORDS[state]} err:{error:03d} {config.text_label}:"
+        f"{receipt.text[:_QUOTE.text_chars] or _QUOTE.empty_text}"
     )
     short_message = text.encode("ascii", "replace")[:254]
     raw_source = source.encode("ascii")
