@@ -51,6 +51,7 @@ class Message:
     SMSCs give); `group` names the logical message they belong to, and `part`/`parts` place it.
     """
 
+    # The carrier creates one per submit with these first ten fields given by position (the hot path).
     id: str
     system_id: str  # the account that submitted it ("" for a handset's MO)
     channel: str  # the front end it came through: "smpp", "http", "smtp", "handset"

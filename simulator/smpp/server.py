@@ -238,15 +238,16 @@ class SmppConnection(asyncio.Protocol):
 
     def _submission(self, pdu: SubmitSm | DataSm | SubmitMulti, destination: str, schedule_at, expire_at) -> Submission:
         tlvs = pdu.tlvs
-        sar = None
-        if Tag.SAR_MSG_REF_NUM in tlvs and Tag.SAR_TOTAL_SEGMENTS in tlvs and Tag.SAR_SEGMENT_SEQNUM in tlvs:
-            sar = (tlvs[Tag.SAR_MSG_REF_NUM], tlvs[Tag.SAR_TOTAL_SEGMENTS], tlvs[Tag.SAR_SEGMENT_SEQNUM])
-        payload = tlvs.get(Tag.MESSAGE_PAYLOAD)
+        sar = payload = None
+        if tlvs:
+            if Tag.SAR_MSG_REF_NUM in tlvs and Tag.SAR_TOTAL_SEGMENTS in tlvs and Tag.SAR_SEGMENT_SEQNUM in tlvs:
+                sar = (tlvs[Tag.SAR_MSG_REF_NUM], tlvs[Tag.SAR_TOTAL_SEGMENTS], tlvs[Tag.SAR_SEGMENT_SEQNUM])
+            payload = tlvs.get(Tag.MESSAGE_PAYLOAD)
+        # Positional (in Submission's field order): one is built per submit_sm.
         return Submission(
-            system_id=self.session.system_id, channel="smpp", source=pdu.source_addr, destination=destination,
-            data_coding=pdu.data_coding, short_message=getattr(pdu, "short_message", b""), esm_class=pdu.esm_class,
-            registered_delivery=pdu.registered_delivery, schedule_at=schedule_at, expire_at=expire_at, sar=sar,  # type: ignore[arg-type]
-            message_payload=payload if isinstance(payload, bytes) else None, legacy=self.session.legacy,
+            self.session.system_id, "smpp", pdu.source_addr, destination, pdu.data_coding,
+            getattr(pdu, "short_message", b""), pdu.esm_class, pdu.registered_delivery, schedule_at, expire_at,
+            sar, payload if isinstance(payload, bytes) else None, self.session.legacy,  # type: ignore[arg-type]
         )
 
     def _admit(self, pdu: SubmitSm | DataSm | SubmitMulti) -> tuple[float | None, float | None] | None:
