@@ -181,6 +181,8 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, str]]:
                                                                            server.get("cpu_split_per_1k_msgs", {}).items()})
                   if server.get("cpu_split_per_1k_msgs") else "-"),
                  ("server RSS", f"peak {fmt(server.get('rss_peak_mib'))} MiB  end {fmt(server.get('rss_end_mib'))} MiB"),
+                 ("server GC pauses", "{collections} collections, {total_ms} ms in all, longest {longest_ms} ms".format(
+                     **{k: fmt(v) for k, v in server["gc_pauses"].items()}) if server.get("gc_pauses") else "-"),
                  ("client CPU", f"{fmt(result['client']['cpu_utilisation'])} of a core"
                                 + (f"; other processes {fmt(result['machine_load']['other_busy_cores'])} cores"
                                    if result.get("machine_load") else "")),

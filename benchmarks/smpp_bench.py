@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.request
 from array import array
 from collections import Counter
 from pathlib import Path
@@ -418,11 +419,36 @@ class Target:
             info.update(self.server.describe())
         return info
 
+    def gc_pauses(self) -> dict[str, float] | None:
+        """The server's garbage-collector pauses, from its /metrics: collections, total and longest (ms)."""
+        if self.server is None or "control" not in self.server.listeners:
+            return None
+        host, port = self.server.listeners["control"]
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as response:
+                text = response.read().decode()
+        except OSError:
+            return None
+        values = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in ("carrier_sim_gc_pause_seconds_count", "carrier_sim_gc_pause_seconds_sum",
+                        "carrier_sim_gc_pause_max_seconds"):
+                values[name] = float(value)
+        if not values:
+            return None
+        return {"collections": int(values.get("carrier_sim_gc_pause_seconds_count", 0)),
+                "total_ms": round(values.get("carrier_sim_gc_pause_seconds_sum", 0.0) * 1000, 1),
+                "longest_ms": round(values.get("carrier_sim_gc_pause_max_seconds", 0.0) * 1000, 1)}
+
     def finish(self) -> dict[str, Any]:
         info: dict[str, Any] = {}
         if self.monitor is not None:
             info.update(self.monitor.stop())
         if self.server is not None:
+            pauses = self.gc_pauses()
+            if pauses is not None:
+                info["gc_pauses"] = pauses
             alive = self.server.alive()
             info["status_at_end"] = "running" if alive else self.server.exit_status()
             info["stop"] = self.server.stop()

@@ -322,8 +322,10 @@ class Carrier:
             message.state = outcome.state
             message.error = outcome.err
             message.network_error = outcome.network_error
-            message.final_at = done
-            message.log(self.clock.wall(), "final", outcome.state.name)
+            message.final_at = done  # the history's "final" step, implied by final_at and due_at
+            if outcome.state is MessageState.DELETED:
+                # Implied steps skip DELETED (a cancellation logs its own): a scenario's DELETED is logged.
+                message.log(done, "final", outcome.state.name)
         self.metrics.finished(outcome.state)
         self.metrics.observe("delivery", done - live[0].submitted_at)
         if outcome.state is MessageState.DELIVERED:
@@ -360,7 +362,10 @@ class Carrier:
             self.scheduler.call_later(1.0, self.deliver_receipt, receipt)
             return
         self.metrics.receipt(receipt.state)
-        message.log(self.clock.wall(), "receipt_queued", receipt.state.name)
+        if message.receipt_queued_at is None and not receipt.intermediate and receipt.state is message.state:
+            message.receipt_queued_at = self.clock.wall()  # the usual receipt: a time, not an event entry
+        else:
+            message.log(self.clock.wall(), "receipt_queued", receipt.state.name)
         self.outbox.post(message.system_id, receipt)
 
     def _intermediate(self, message: Message) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import time
 from bisect import bisect_left
 from collections import Counter
 
@@ -26,6 +28,33 @@ class Histogram:
         self.counts[bisect_left(BUCKETS, value)] += 1
         self.total += value
         self.count += 1
+
+
+class GcPauses:
+    """How long the cyclic garbage collector stopped the process: its pauses are the server's stalls."""
+
+    def __init__(self) -> None:
+        self.histogram = Histogram()
+        self.longest = 0.0
+        self._started = 0.0
+        self._installed = False
+
+    def install(self) -> None:
+        if not self._installed:
+            self._installed = True
+            gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        self.histogram.observe(pause)
+        if pause > self.longest:
+            self.longest = pause
+
+
+GC_PAUSES = GcPauses()  # one per process, like the collector
 
 
 class Metrics:
@@ -78,7 +107,13 @@ class Metrics:
         for name, (help_text, value) in sorted(gauges.items()):
             lines += [f"# HELP carrier_sim_{name} {help_text}", f"# TYPE carrier_sim_{name} gauge",
                       f"carrier_sim_{name} {value:g}"]
-        for name, histogram in sorted(self.histograms.items()):
+        histograms = dict(self.histograms)
+        if GC_PAUSES.histogram.count:
+            histograms["gc_pause"] = GC_PAUSES.histogram
+            lines += ["# HELP carrier_sim_gc_pause_max_seconds The longest garbage-collector pause so far.",
+                      "# TYPE carrier_sim_gc_pause_max_seconds gauge",
+                      f"carrier_sim_gc_pause_max_seconds {GC_PAUSES.longest:.6f}"]
+        for name, histogram in sorted(histograms.items()):
             metric = f"carrier_sim_{name}_seconds"
             lines += [f"# HELP {metric} Latency of {name.replace('_', ' ')}.", f"# TYPE {metric} histogram"]
             running = 0

@@ -143,12 +143,17 @@ class Outbox:
         now = self.clock.wall()
         if ok:
             self.delivered += 1
-            if isinstance(delivery.item, Inbound):
+            item = delivery.item
+            if isinstance(item, Inbound):
                 # An MO or P2P message is delivered once its account's bind has taken it.
                 message.state = MessageState.DELIVERED
                 message.final_at = now
-            message.log(now, _delivered_event(delivery.item), "" if delivery.attempts == 1 else
-                        f"attempt {delivery.attempts}")
+            if (delivery.attempts == 1 and isinstance(item, Receipt) and not item.intermediate
+                    and item.state is message.state and message.receipt_delivered_at is None):
+                message.receipt_delivered_at = now  # the usual receipt: a time, not an event entry
+            else:
+                message.log(now, _delivered_event(item), "" if delivery.attempts == 1 else
+                            f"attempt {delivery.attempts}")
         elif delivery.attempts >= self.retry.max_attempts:
             self.abandoned += 1
             message.log(now, "delivery_abandoned", f"{reason}; gave up after {delivery.attempts} attempts")

@@ -76,7 +76,10 @@ class Message:
     ref: Any = None  # the front end's own context (e.g. a Twilio status callback URL)
     responded_at: float | None = None  # when the front end answered the submit (wall clock)
     due_at: float | None = None  # when the scenario's outcome is due (wall clock)
-    # Events after submission, allocated on first use: a million pending messages then cost no lists.
+    # The usual receipt's steps, as times: most messages then need no event list at all.
+    receipt_queued_at: float | None = None
+    receipt_delivered_at: float | None = None  # answered at the first attempt
+    # Other events after submission, allocated on first use: a million pending messages then cost no lists.
     events: list[tuple[float, str, str]] | None = None
 
     def log(self, when: float, event: str, detail: str = "") -> None:
@@ -93,6 +96,12 @@ class Message:
             steps.append((self.responded_at, "response_sent", ""))
         if self.due_at is not None:
             steps.append((self.submitted_at, "scheduled", f"due {self.due_at - self.submitted_at:.3f}s after submit"))
+            if self.final_at is not None and self.state is not MessageState.DELETED and self.state.is_final:
+                steps.append((self.final_at, "final", self.state.name))  # the scenario's outcome, at its moment
+        if self.receipt_queued_at is not None:
+            steps.append((self.receipt_queued_at, "receipt_queued", self.state.name))
+        if self.receipt_delivered_at is not None:
+            steps.append((self.receipt_delivered_at, f"receipt_delivered:{self.state.name}", ""))
         if self.events:
             steps.extend(self.events)
         steps.sort(key=lambda step: step[0])
