@@ -145,8 +145,8 @@ class Carrier:
 
         payload, concat = self._split_concat(sub)
         part, parts = (concat[2], concat[1]) if concat else (1, 1)
-        traffic = Traffic(account.system_id, sub.channel, sub.source, destination, sub.data_coding, parts,
-                          payload=payload)
+        system_id = account.system_id
+        traffic = Traffic(system_id, sub.channel, sub.source, destination, sub.data_coding, parts, payload=payload)
         opted_out = self.handsets.opted_out(destination, sub.source)
         refusal = self._refusal(account, destination, opted_out)
         if refusal is not None:
@@ -154,7 +154,7 @@ class Carrier:
             return refusal
         decision = self.scenario.submit_outcome(traffic)
         latency = decision.latency
-        slow = self.faults.take("submit_latency", self.clock.now(), account.system_id, destination) if self.faults.faults else None
+        slow = self.faults.take("submit_latency", self.clock.now(), system_id, destination) if self.faults.faults else None
         if slow is not None:
             latency += slow.latency
         if decision.status != Status.ESME_ROK:
@@ -164,7 +164,7 @@ class Carrier:
 
         fmt = IdFormat(sub.id_format) if sub.id_format else account.id_format
         # Positional, and the rarely set fields only when set: keyword arguments cost a microsecond a message.
-        message = Message(self.ids.next(fmt, legacy=sub.legacy), account.system_id, sub.channel, sub.source,
+        message = Message(self.ids.next(fmt, legacy=sub.legacy), system_id, sub.channel, sub.source,
                           destination, sub.data_coding, payload, now, sub.registered_delivery, sub.esm_class)
         if sub.schedule_at is not None or sub.expire_at is not None or sub.legacy or parts > 1 or sub.ref is not None:
             message.schedule_at = sub.schedule_at
@@ -176,7 +176,7 @@ class Carrier:
         self.store.add(message)  # its history starts from submitted_at: no entry needed
         # A handset's reply to this sender goes back to this account.
         senders = self._last_sender_account
-        senders[(destination, sub.source)] = account.system_id
+        senders[(destination, sub.source)] = system_id
         if len(senders) > 100_000:
             senders.popitem(last=False)  # bounded: the oldest conversation is forgotten first
         metrics.submitted(Status.ESME_ROK)

@@ -185,8 +185,9 @@ class Scenario:
         self._effective: dict[tuple[str, ...], Behaviour] = {}
         self._merged: dict[tuple[tuple[str, ...], int], tuple[SubmitBehaviour, ReceiptBehaviour]] = {}
         self._weights: dict[int, tuple[list[float], list[Any]]] = {}
-        self._fixed_submits: dict[int, SubmitOutcome | None] = {}
-        self._fixed_deliveries: dict[int, DeliveryOutcome | None] = {}
+        # Per behaviour (by id): its one outcome and log entry when nothing in it is random, else None.
+        self._fixed_submits: dict[int, tuple[SubmitOutcome, tuple] | None] = {}
+        self._fixed_deliveries: dict[int, tuple[DeliveryOutcome, tuple] | None] = {}
         self._compliance = _CompiledCompliance(self.spec.compliance)
         self._static = self.effective([])
         plain = not self.spec.rules and not self.spec.phases
@@ -313,16 +314,16 @@ class Scenario:
 
     def submit_outcome(self, traffic: Traffic) -> SubmitOutcome:
         submit, _ = self._behaviours(traffic)
-        cache = self._fixed_submits
-        key = id(submit)
-        if key in cache:
-            # Nothing random to draw: the same immutable answer every time.
-            outcome = cache[key] or self._draw_submit(submit)
-        else:
+        fixed = self._fixed_submits.get(id(submit), False)
+        if fixed is None or fixed is False:
             outcome = self._draw_submit(submit)
-            cache[key] = outcome if not submit.statuses and isinstance(submit.latency, Fixed) else None
-        self.log.append(("submit", traffic.system_id, traffic.channel, traffic.destination, outcome.status,
-                         round(outcome.latency, 6), outcome.respond, outcome.nack))
+            tail = _submit_log(outcome)
+            if fixed is False:  # the first time: is there anything random to draw?
+                self._fixed_submits[id(submit)] = (
+                    (outcome, tail) if not submit.statuses and isinstance(submit.latency, Fixed) else None)
+        else:
+            outcome, tail = fixed  # nothing random: the same immutable answer (and log entry) every time
+        self.log.append(("submit", traffic.system_id, traffic.channel, traffic.destination) + tail)
         return outcome
 
     def _draw_submit(self, submit: SubmitBehaviour) -> SubmitOutcome:
@@ -340,12 +341,13 @@ class Scenario:
         if self._compliance.empty:
             fixed = self._fixed_deliveries.get(id(receipt), False)
             if fixed is False:
-                fixed = self._fixed_deliveries[id(receipt)] = _fixed_delivery(receipt)
+                outcome = _fixed_delivery(receipt)
+                fixed = self._fixed_deliveries[id(receipt)] = (
+                    (outcome, _delivery_log(outcome)) if outcome is not None else None)
             if fixed is not None:
-                # Nothing random to draw: the same immutable outcome every time.
-                self.log.append(("delivery", traffic.system_id, traffic.channel, traffic.destination,
-                                 fixed.state.name, fixed.err, round(fixed.delay, 6), False, False, False, False))
-                return fixed
+                # Nothing random to draw: the same immutable outcome (and log entry) every time.
+                self.log.append(("delivery", traffic.system_id, traffic.channel, traffic.destination) + fixed[1])
+                return fixed[0]
         rng = self.rng
         choice = self._choose(receipt.states)
         state, err, network_error = choice.state, choice.err, choice.network_error
@@ -364,9 +366,7 @@ class Scenario:
             per_segment=bool(receipt.per_segment),
             wrong_id=receipt.wrong_id,
         )
-        self.log.append(("delivery", traffic.system_id, traffic.channel, traffic.destination, outcome.state.name,
-                         outcome.err, round(outcome.delay, 6), outcome.lost, outcome.duplicate, outcome.early,
-                         outcome.out_of_order))
+        self.log.append(("delivery", traffic.system_id, traffic.channel, traffic.destination) + _delivery_log(outcome))
         return outcome
 
     def _choose(self, states: list[Any]) -> Any:
@@ -398,6 +398,16 @@ class Scenario:
             "rules": len(self.spec.rules),
             "decisions": len(self.log),
         }
+
+
+def _submit_log(outcome: SubmitOutcome) -> tuple:
+    """An outcome's part of its decision-log entry (after kind, system_id, channel, destination)."""
+    return outcome.status, round(outcome.latency, 6), outcome.respond, outcome.nack
+
+
+def _delivery_log(outcome: DeliveryOutcome) -> tuple:
+    return (outcome.state.name, outcome.err, round(outcome.delay, 6), outcome.lost, outcome.duplicate, outcome.early,
+            outcome.out_of_order)
 
 
 def _fixed_delivery(receipt: ReceiptBehaviour) -> DeliveryOutcome | None:

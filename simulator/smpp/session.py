@@ -183,6 +183,7 @@ class Session:
         self._awaiting_answer: set[int] = set()  # sequence numbers of the peer's requests we still owe
         self._pending_bind: _Bind | None = None
         self._events: deque[Event] = deque()
+        self._allowed: frozenset[int] = frozenset()  # what the bind's role may ask of us
 
     # ---------------------------------------------------------------- properties
 
@@ -323,7 +324,7 @@ class Session:
             # A request while binding or unbinding.
             events.append(self._refuse(pdu, Status.ESME_RINVBNDSTS))
             return
-        if command_id not in _ALLOWED[self.bind_type]:
+        if command_id not in self._allowed:
             events.append(self._refuse(pdu, Status.ESME_RINVBNDSTS))
             return
         if command_id == CommandId.ENQUIRE_LINK:
@@ -386,6 +387,7 @@ class Session:
         self._pending_bind = None
         self.state = State.BOUND
         self.bind_type = BIND_TYPES[type(pdu)]
+        self._allowed = _ALLOWED[self.bind_type]  # looked up once: every request is checked against it
         self.system_id = system_id
         self.interface_version = pdu.interface_version
         response = pdu.response(system_id=our_system_id[:15])
