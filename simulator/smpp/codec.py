@@ -193,14 +193,10 @@ def _decode_short_message(cls: type, status: int, sequence: int, data: bytes, po
     short_message = data[pos : pos + sm_length]
     pos += sm_length
     tlvs = decode_tlvs(data, pos, end) if pos < end else {}
-    return cls(
-        sequence_number=sequence, command_status=status, tlvs=tlvs, service_type=service_type,
-        source_addr_ton=source_ton, source_addr_npi=source_npi, source_addr=source, dest_addr_ton=dest_ton,
-        dest_addr_npi=dest_npi, destination_addr=destination, esm_class=esm_class, protocol_id=protocol_id,
-        priority_flag=priority, schedule_delivery_time=schedule, validity_period=validity,
-        registered_delivery=registered, replace_if_present_flag=replace, data_coding=coding,
-        sm_default_msg_id=default_id, short_message=short_message,
-    )
+    # Positional, in _ShortMessage's field order: keyword arguments would cost a microsecond per PDU.
+    return cls(sequence, status, tlvs, service_type, source_ton, source_npi, source, esm_class, protocol_id, priority,
+               schedule, validity, registered, replace, coding, default_id, short_message, dest_ton, dest_npi,
+               destination)
 
 
 def _decode_message_id_resp(cls: type, status: int, sequence: int, data: bytes, pos: int) -> Pdu | None:
@@ -209,7 +205,7 @@ def _decode_message_id_resp(cls: type, status: int, sequence: int, data: bytes, 
         return None
     end = len(data)
     tlvs = decode_tlvs(data, nul + 1, end) if nul + 1 < end else {}
-    return cls(sequence_number=sequence, command_status=status, tlvs=tlvs, message_id=data[pos:nul].decode("latin-1"))
+    return cls(sequence, status, tlvs, data[pos:nul].decode("latin-1"))  # positional: field order
 
 
 def _all_default(pdu: Pdu) -> bool:

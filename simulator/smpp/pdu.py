@@ -68,9 +68,13 @@ class UnsuccessSme(NamedTuple):
     error_status: int = 0
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Pdu:
-    """Header fields and TLVs shared by every PDU. TLVs map tag -> typed value (raw bytes if unknown)."""
+    """Header fields and TLVs shared by every PDU. TLVs map tag -> typed value (raw bytes if unknown).
+
+    Build PDUs with keyword arguments. Most classes take nothing else; only the codec's hot path
+    builds submit_sm, deliver_sm and the message-id responses positionally, in field order.
+    """
 
     command_id: ClassVar[int] = 0
     BODY: ClassVar[tuple[F, ...]] = ()
@@ -225,7 +229,7 @@ class EnquireLinkResp(Pdu):
     command_id: ClassVar[int] = CommandId.ENQUIRE_LINK_RESP
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class _SubmitFields(Pdu):
     """The fields submit_sm, deliver_sm and submit_multi share (their BODY gives the wire order)."""
 
@@ -245,7 +249,7 @@ class _SubmitFields(Pdu):
     short_message: bytes = b""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class _ShortMessage(_SubmitFields):
     BODY: ClassVar[tuple[F, ...]] = _SM_BODY
     dest_addr_ton: int = 0
@@ -253,33 +257,33 @@ class _ShortMessage(_SubmitFields):
     destination_addr: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class SubmitSm(_ShortMessage):
     command_id: ClassVar[int] = CommandId.SUBMIT_SM
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class DeliverSm(_ShortMessage):
     command_id: ClassVar[int] = CommandId.DELIVER_SM
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class _MessageIdResp(Pdu):
     BODY: ClassVar[tuple[F, ...]] = (MESSAGE_ID,)
     message_id: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class SubmitSmResp(_MessageIdResp):
     command_id: ClassVar[int] = CommandId.SUBMIT_SM_RESP
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class DeliverSmResp(_MessageIdResp):
     command_id: ClassVar[int] = CommandId.DELIVER_SM_RESP
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class DataSmResp(_MessageIdResp):
     command_id: ClassVar[int] = CommandId.DATA_SM_RESP
 
