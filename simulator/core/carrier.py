@@ -312,10 +312,13 @@ class Carrier:
     def _complete(self, target: Message | list[Message], outcome: DeliveryOutcome) -> None:
         """The moment the scenario chose (`due_at`) has come; receipts carry that time even if the timer ran late."""
         messages = [target] if isinstance(target, Message) else target
-        done = messages[0].due_at or self.clock.wall()
-        system_id = messages[0].system_id
-        self._pending[system_id] = max(0, self._pending.get(system_id, 0) - len(messages))
-        live = [m for m in messages if m.state is not MessageState.DELETED]
+        first = messages[0]
+        done = first.due_at or self.clock.wall()
+        self._pending[first.system_id] = max(0, self._pending.get(first.system_id, 0) - len(messages))
+        if len(messages) == 1:
+            live = messages if first.state is not MessageState.DELETED else []
+        else:
+            live = [m for m in messages if m.state is not MessageState.DELETED]
         if not live:
             return
         for message in live:
@@ -346,11 +349,10 @@ class Carrier:
         targets = messages if per_segment else (first,)
         text = _quoted_text(messages)
         for message in targets:
-            receipt = Receipt(
-                message=message, state=outcome.state, error=outcome.err, done_at=done,
-                network_error=outcome.network_error, text=text, submitted_parts=1,
-                mangle_id=outcome.wrong_id,
-            )
+            # Positional, in Receipt's field order (message, state, error, done_at, network_error, text,
+            # submitted_parts, mangle_id): one is built per receipt.
+            receipt = Receipt(message, outcome.state, outcome.err, done, outcome.network_error, text, 1,
+                              outcome.wrong_id)
             copies = 2 if outcome.duplicate else 1
             for _ in range(copies):
                 self.deliver_receipt(receipt, out_of_order=outcome.out_of_order)
