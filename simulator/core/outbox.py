@@ -117,8 +117,17 @@ class Outbox:
         endpoints = self._endpoints.get(mailbox)
         if not endpoints:
             return
-        turn = self._turn.get(mailbox, 0)
         size = len(endpoints)
+        if size == 1:  # the usual case, one bind per account: no turns to take
+            endpoint = endpoints[0]
+            while waiting and endpoint.has_capacity():
+                delivery = waiting.popleft()
+                delivery.attempts += 1
+                delivery.endpoint = endpoint
+                self._in_flight[delivery.id] = delivery
+                endpoint.offer(delivery)
+            return
+        turn = self._turn.get(mailbox, 0)
         while waiting:
             for step in range(size):
                 endpoint = endpoints[(turn + step) % size]

@@ -85,6 +85,8 @@ def build_receipt(receipt: Receipt, config: ReceiptFormatConfig, *, legacy: bool
 _QUOTE = ReceiptFormat()  # how much of the text a receipt quotes: not configurable per account
 _STAT_WORDS = {state: stat_word(state) for state in MessageState}
 _DELIVERED_FIELD = {state: "001" if state.is_success else "000" for state in MessageState}
+_RECEIPT_TEXT = "id:%s sub:%03d dlvrd:%s submit date:%s done date:%s stat:%s err:%03d %s:%s"  # format_receipt's
+_OCTET = [bytes((n,)) for n in range(256)]
 _TLV_HEAD = struct.Struct(">HH")
 _MESSAGE_STATE_HEAD = _TLV_HEAD.pack(Tag.MESSAGE_STATE, 1)
 _NETWORK_ERROR = struct.Struct(">HHBH")
@@ -111,35 +113,32 @@ def receipt_deliver_sm_body(receipt: Receipt, config: ReceiptFormatConfig, *, le
     if error < 0 or submitted < 0:
         return None
     seconds = config.date_seconds
-    text = (
-        f"id:{message_id} sub:{submitted:03d} dlvrd:{_DELIVERED_FIELD[state]}"
-        f" submit date:{format_receipt_date(message.submitted_at, seconds=seconds)}"
-        f" done date:{format_receipt_date(receipt.done_at, seconds=seconds)}"
-        f" stat:{_STAT_WORDS[state]} err:{error:03d} {config.text_label}:"
-        f"{receipt.text[:_QUOTE.text_chars] or _QUOTE.empty_text}"
+    text = _RECEIPT_TEXT % (
+        message_id, submitted, _DELIVERED_FIELD[state], format_receipt_date(message.submitted_at, seconds=seconds),
+        format_receipt_date(receipt.done_at, seconds=seconds), _STAT_WORDS[state], error, config.text_label,
+        receipt.text[:_QUOTE.text_chars] or _QUOTE.empty_text,
     )
     short_message = text.encode("ascii", "replace")[:254]
     raw_source = source.encode("ascii")
     raw_destination = destination.encode("ascii")
     if b"\0" in raw_source or b"\0" in raw_destination:
         return None
-    body = b"".join((
+    parts = [
         b"\0\0\0", raw_source, b"\0\0\0", raw_destination,
         b"\0\x20\0\0\0\0" if receipt.intermediate else b"\0\x04\0\0\0\0",  # esm_class, pid, priority, 2 empty times
-        b"\0\0\0\0", bytes((len(short_message),)), short_message,
-    ))
-    if legacy:
-        return body
-    raw_id = message_id.encode("ascii")
-    body += _TLV_HEAD.pack(Tag.RECEIPTED_MESSAGE_ID, len(raw_id) + 1) + raw_id + b"\0"
-    body += _MESSAGE_STATE_HEAD + bytes((int(state),))
-    network_error = receipt.network_error
-    if network_error is not None:
-        network_type, error_code = network_error
-        if not (0 <= network_type <= 0xFF and 0 <= error_code <= 0xFFFF):
-            return None
-        body += _NETWORK_ERROR.pack(Tag.NETWORK_ERROR_CODE, 3, network_type, error_code)
-    return body
+        b"\0\0\0\0", _OCTET[len(short_message)], short_message,
+    ]
+    if not legacy:
+        raw_id = message_id.encode("ascii")
+        parts += (_TLV_HEAD.pack(Tag.RECEIPTED_MESSAGE_ID, len(raw_id) + 1), raw_id, b"\0",
+                  _MESSAGE_STATE_HEAD, _OCTET[state])
+        network_error = receipt.network_error
+        if network_error is not None:
+            network_type, error_code = network_error
+            if not (0 <= network_type <= 0xFF and 0 <= error_code <= 0xFFFF):
+                return None
+            parts.append(_NETWORK_ERROR.pack(Tag.NETWORK_ERROR_CODE, 3, network_type, error_code))
+    return b"".join(parts)
 
 
 def build_inbound(inbound: Inbound, config: ReceiptFormatConfig) -> Pdu:
