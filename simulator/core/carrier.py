@@ -184,7 +184,7 @@ class Carrier:
         if sub.registered_delivery & INTERMEDIATE:
             self.scheduler.call_later(0.0, self._intermediate, message)
         if concat is None:
-            outcome = self._accept([message], traffic, opted_out)
+            outcome = self._accept((message,), traffic, opted_out, now)
         else:
             outcome = self._collect_part(message, sub, concat, opted_out)
         if outcome is not None and outcome.early and (message.registered_delivery & RECEIPT_MASK):
@@ -281,8 +281,9 @@ class Carrier:
         self._pending[messages[0].system_id] = self._pending.get(messages[0].system_id, 0) + len(messages)
         self._complete(messages, outcome)
 
-    def _accept(self, messages: list[Message], traffic: Traffic, opted_out: bool) -> DeliveryOutcome:
-        """A whole (logical) message is in: decide its fate and schedule its delivery."""
+    def _accept(self, messages: tuple[Message, ...] | list[Message], traffic: Traffic, opted_out: bool,
+                wall: float | None = None) -> DeliveryOutcome:
+        """A whole (logical) message is in: decide its fate and schedule its delivery (`wall`: now, if known)."""
         outcome = self.scenario.delivery_outcome(traffic)
         if opted_out:
             outcome = _with_state(outcome, MessageState.REJECTED, self.handsets.config.opted_out_error)
@@ -291,7 +292,8 @@ class Carrier:
             outcome = replace(outcome, lost=True)
         self._pending[traffic.system_id] = self._pending.get(traffic.system_id, 0) + len(messages)
         first = messages[0]
-        wall = self.clock.wall()
+        if wall is None:
+            wall = self.clock.wall()
         start = max(wall, first.schedule_at or wall)
         deliver_at = start + outcome.delay
         if first.expire_at is not None and deliver_at > first.expire_at:
