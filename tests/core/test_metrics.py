@@ -9,12 +9,14 @@ from simulator.core.metrics import GcPauses, Metrics
 
 def test_gc_pauses_are_counted_and_rendered(monkeypatch) -> None:
     pauses = GcPauses()
-    monkeypatch.setattr(gc, "callbacks", list(gc.callbacks))  # leave the process's callbacks as they were
-    pauses.install()
-    pauses.install()  # once only
-    assert gc.callbacks.count(pauses._callback) == 1
-    for _ in range(3):
-        gc.collect(0)
+    try:
+        pauses.install()
+        pauses.install()  # once only
+        assert gc.callbacks.count(pauses._callback) == 1
+        for _ in range(3):
+            gc.collect(0)
+    finally:
+        gc.callbacks.remove(pauses._callback)  # the interpreter's own list: leave it as it was
     assert pauses.histogram.count == 3
     assert 0.0 < pauses.longest <= pauses.histogram.total
     monkeypatch.setattr("simulator.core.metrics.GC_PAUSES", pauses)
