@@ -17,11 +17,11 @@ def test_gc_pauses_are_counted_and_rendered(monkeypatch) -> None:
             gc.collect(0)
     finally:
         gc.callbacks.remove(pauses._callback)  # the interpreter's own list: leave it as it was
-    assert pauses.histogram.count == 3
+    assert pauses.histogram.count >= 3  # the three asked for, and any the allocations above triggered
     assert 0.0 < pauses.longest <= pauses.histogram.total
     monkeypatch.setattr("simulator.core.metrics.GC_PAUSES", pauses)
     text = Metrics().render({})
-    assert "carrier_sim_gc_pause_seconds_count 3" in text
+    assert f"carrier_sim_gc_pause_seconds_count {pauses.histogram.count}" in text
     assert f"carrier_sim_gc_pause_max_seconds {pauses.longest:.6f}" in text
 
 
