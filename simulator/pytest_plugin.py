@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import http.server
-import select
 import smtplib
 import threading
 import time
@@ -20,7 +19,7 @@ import pytest
 from simulator.config import Config, ControlConfig, ProvidersConfig, SmppConfig, SmtpConfig
 from simulator.core.scenario import Scenario, parse_scenario
 from simulator.http.sdk import CarrierSimHttpClient
-from simulator.testing import SimulatorThread
+from simulator.testing import WAIT, SimulatorThread, SmppTestClient
 
 __all__ = [
     "CarrierSim", "SmppTestClient", "SmtpTestClient", "SmtpSink", "WebhookReceiver", "ReceivedRequest",
@@ -38,7 +37,6 @@ defaults:
     states: [{state: DELIVRD}]
     delay: 20ms
 """
-WAIT = 10.0  # seconds every helper waits at most by default
 
 
 def default_config() -> Config:
@@ -140,107 +138,6 @@ def carrier_sim(carrier_sim_config: Config, carrier_sim_scenario: Scenario | Non
 def twilio_client(carrier_sim: CarrierSim):
     """The official Twilio SDK client, pointed at carrier-sim (open mode: these credentials are accepted)."""
     return carrier_sim.twilio_client()
-
-
-class SmppTestClient:
-    """A bound smpplib client whose PDUs a background thread reads (answering deliver_sm and enquire_link)."""
-
-    def __init__(self, port: int, system_id: str, password: str, bind: str) -> None:
-        import smpplib.client
-
-        self.client = smpplib.client.Client("127.0.0.1", port, timeout=WAIT, allow_unknown_opt_params=True)
-        self.received: list[Any] = []
-        self._arrived: dict[int, float] = {}  # id(pdu) -> time.monotonic() when it was read
-        self._cond = threading.Condition()
-        self._send_lock = threading.Lock()
-        self._stop = threading.Event()
-        self.client.connect()
-        getattr(self.client, f"bind_{bind}")(system_id=system_id, password=password)
-        self._thread = threading.Thread(target=self._read, name=f"smpp-{system_id}", daemon=True)
-        self._thread.start()
-
-    def _answer(self, pdu: Any, command: str) -> None:
-        import smpplib.smpp
-
-        response = smpplib.smpp.make_pdu(command, client=self.client)
-        response.sequence = pdu.sequence
-        with self._send_lock:
-            self.client.send_pdu(response)
-
-    def _read(self) -> None:
-        sock = self.client._socket
-        while not self._stop.is_set():
-            try:
-                if not select.select([sock], [], [], 0.05)[0]:
-                    continue
-                pdu = self.client.read_pdu()
-            except Exception:
-                break
-            try:
-                if pdu.command in ("deliver_sm", "data_sm", "enquire_link", "unbind"):
-                    self._answer(pdu, f"{pdu.command}_resp")
-            except Exception:
-                pass
-            with self._cond:
-                self.received.append(pdu)
-                self._arrived[id(pdu)] = time.monotonic()
-                self._cond.notify_all()
-
-    def arrival(self, pdu: Any) -> float:
-        """When `pdu` was read (time.monotonic())."""
-        return self._arrived[id(pdu)]
-
-    def submit(self, source: str, destination: str, text: str, **fields: Any) -> Any:
-        """submit_sm (GSM 7-bit text) and wait for its submit_sm_resp, which is returned."""
-        from simulator.smpp import text as sms_text
-
-        coding = sms_text.choose_data_coding(text)
-        with self._send_lock:
-            pdu = self.client.send_message(source_addr=source, destination_addr=destination,
-                                           short_message=sms_text.encode(text, coding), data_coding=int(coding),
-                                           source_addr_ton=1, source_addr_npi=1, dest_addr_ton=1, dest_addr_npi=1,
-                                           **fields)
-        return self.wait_for(lambda p: p.command == "submit_sm_resp" and p.sequence == pdu.sequence)[0]
-
-    def wait_for(self, match: Callable[[Any], bool], count: int = 1, timeout: float = WAIT) -> list[Any]:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                found = [pdu for pdu in self.received if match(pdu)]
-                if len(found) >= count:
-                    return found[:count]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{len(found)} of {count} PDUs within {timeout}s")
-                self._cond.wait(left)
-
-    def deliveries(self, count: int = 1, timeout: float = WAIT) -> list[Any]:
-        """Wait for `count` deliver_sm (MO or receipts) and return them."""
-        return self.wait_for(lambda p: p.command == "deliver_sm", count, timeout)
-
-    @staticmethod
-    def text(pdu: Any) -> str:
-        from simulator.smpp import text as sms_text
-
-        return sms_text.decode(pdu.short_message, pdu.data_coding or 0)
-
-    def close(self) -> None:
-        import smpplib.consts
-        import smpplib.smpp
-
-        try:
-            with self._send_lock:
-                self.client.send_pdu(smpplib.smpp.make_pdu("unbind", client=self.client))
-            self.wait_for(lambda p: p.command == "unbind_resp", timeout=2.0)
-        except Exception:
-            pass
-        self._stop.set()
-        self._thread.join(2.0)
-        try:
-            self.client.state = smpplib.consts.SMPP_CLIENT_STATE_OPEN
-            self.client.disconnect()
-        except Exception:
-            pass
 
 
 @pytest.fixture

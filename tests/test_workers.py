@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from tests.conftest import SmppClient
+from simulator.testing import SmppTestClient
+
 
 
 def _free_port() -> int:
@@ -43,18 +44,16 @@ def two_workers(tmp_path):
 
 
 def test_receipts_cross_workers_to_the_only_receiver(two_workers) -> None:
-    receiver = SmppClient(two_workers)
-    receiver.bind("receiver")
+    receiver = SmppTestClient(two_workers, "acme", bind="receiver")
     time.sleep(0.3)  # the hub learns where the receiver is
     ids = set()
     for _ in range(12):  # each transmitter lands on either worker: all on the receiver's has odds 1 in 4096
-        sender = SmppClient(two_workers)
-        sender.bind("transmitter")
-        sender.submit(registered_delivery=1)
-        assert sender.pump(lambda: len(sender.responses) == 1)
+        sender = SmppTestClient(two_workers, "acme", bind="transmitter")
+        sender.submit_nowait(registered_delivery=1)
+        assert sender.wait_until(lambda: len(sender.responses) == 1)
         ids.add(sender.responses[0].message_id)
         sender.close()
-    assert receiver.pump(lambda: len(receiver.delivered) >= 12, timeout=10)
-    receiver.pump(lambda: False, timeout=0.3)
+    assert receiver.wait_until(lambda: len(receiver.delivered) >= 12, timeout=10)
+    time.sleep(0.3)
     assert {p.receipted_message_id for p in receiver.delivered} == ids and len(receiver.delivered) == 12
     receiver.close()

@@ -13,8 +13,7 @@ from simulator.core.scenario import parse_scenario
 from simulator.smpp.receipts import parse_receipt
 from simulator.smpp.status import Status
 from simulator.smpp.times import format_absolute, format_relative
-from simulator.testing import SimulatorThread, loopback_config
-from tests.conftest import SmppClient
+from simulator.testing import SimulatorThread, SmppTestClient, loopback_config
 
 
 def scenario(delay: str = "5s", states: str = "[{state: DELIVRD}]", extra: str = ""):
@@ -44,11 +43,10 @@ def receipt_id(pdu) -> str:
 
 
 def test_receipts_survive_a_disconnect_and_arrive_after_the_rebind(manual) -> None:
-    client = SmppClient(manual.smpp_port)
-    client.bind("transceiver")
+    client = SmppTestClient(manual.smpp_port, "acme")
     for n in range(1000):
-        client.submit(text=b"msg %d" % n, registered_delivery=1)
-    assert client.pump(lambda: len(client.responses) == 1000, timeout=20)
+        client.submit_nowait(text=b"msg %d" % n, registered_delivery=1)
+    assert client.wait_until(lambda: len(client.responses) == 1000, timeout=20)
     submitted = {r.message_id.decode() for r in client.responses}
     assert len(submitted) == 1000 and all(r.status == 0 for r in client.responses)
     assert not client.delivered, "no receipt is due yet (5 s delay on the carrier clock)"
@@ -59,10 +57,9 @@ def test_receipts_survive_a_disconnect_and_arrive_after_the_rebind(manual) -> No
     while (held := manual.call(lambda: manual.carrier.outbox.held("acme"))) < 1000 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert held == 1000
-    again = SmppClient(manual.smpp_port)
-    again.bind("receiver")
-    assert again.pump(lambda: len(again.delivered) >= 1000, timeout=20)
-    again.pump(lambda: False, timeout=0.3)
+    again = SmppTestClient(manual.smpp_port, "acme", bind="receiver")
+    assert again.wait_until(lambda: len(again.delivered) >= 1000, timeout=20)
+    time.sleep(0.3)
     ids = [receipt_id(pdu) for pdu in again.delivered]
     assert sorted(ids) == sorted(submitted), "every receipt exactly once, each matching its submit_sm_resp id"
     assert all(pdu.message_state == MessageState.DELIVERED for pdu in again.delivered)
@@ -70,24 +67,23 @@ def test_receipts_survive_a_disconnect_and_arrive_after_the_rebind(manual) -> No
 
 
 def test_receipts_are_retried_when_the_first_answer_is_an_error(manual) -> None:
-    client = SmppClient(manual.smpp_port)
-    client.bind("transceiver")
+    client = SmppTestClient(manual.smpp_port, "acme")
     seen: dict[str, int] = {}
 
     def answer(pdu):
         key = receipt_id(pdu)
         seen[key] = seen.get(key, 0) + 1
-        return Status.ESME_RSYSERR if seen[key] == 1 else None
+        return Status.ESME_RSYSERR if seen[key] == 1 else Status.ESME_ROK
 
-    client.answer_deliver_sm = answer
+    client.deliver_sm_status = answer
     for n in range(200):
-        client.submit(text=b"retry %d" % n, registered_delivery=1)
-    assert client.pump(lambda: len(client.responses) == 200)
+        client.submit_nowait(text=b"retry %d" % n, registered_delivery=1)
+    assert client.wait_until(lambda: len(client.responses) == 200)
     submitted = {r.message_id.decode() for r in client.responses}
     advance(manual, 6)
-    assert client.pump(lambda: len(client.delivered) >= 200, timeout=10)
+    assert client.wait_until(lambda: len(client.delivered) >= 200, timeout=10)
     advance(manual, 4)  # the retry back-off
-    assert client.pump(lambda: len(client.delivered) >= 400, timeout=10)
+    assert client.wait_until(lambda: len(client.delivered) >= 400, timeout=10)
     assert set(seen) == submitted and set(seen.values()) == {2}
     history = manual.call(lambda: manual.carrier.store.get(next(iter(submitted))).history)
     events = [event for _, event, _ in history]
@@ -98,19 +94,18 @@ def test_receipts_are_retried_when_the_first_answer_is_an_error(manual) -> None:
 def test_receipts_never_answered_are_sent_again_after_the_response_timeout() -> None:
     config = loopback_config(control=False, response_timeout=1.0)
     with SimulatorThread(config, scenario=scenario("10ms")) as running:
-        mute = SmppClient(running.smpp_port)
-        mute.bind("transceiver")
-        mute.submit(registered_delivery=1)
-        assert mute.pump(lambda: len(mute.responses) == 1)
-        # Read the receipt at the socket level without answering it.
-        import select
+        mute = SmppTestClient(running.smpp_port, "acme")
+        mute.deliver_sm_status = lambda pdu: None  # read the receipt without answering it
+        mute.submit_nowait(registered_delivery=1)
+        assert mute.wait_until(lambda: len(mute.responses) == 1)
 
-        sock = mute.client._socket
-        assert select.select([sock], [], [], 3)[0]
-        first = mute.client.read_pdu()
+        def after_the_response(pdu) -> bool:
+            return pdu.command != "submit_sm_resp"
+
+        [first] = mute.wait_for(after_the_response, timeout=3)
         assert first.command == "deliver_sm"
-        assert select.select([sock], [], [], 6)[0], "the receipt comes again after the response timeout"
-        second = mute.client.read_pdu()
+        # The receipt comes again after the response timeout.
+        _, second = mute.wait_for(after_the_response, count=2, timeout=6)
         assert second.command == "deliver_sm" and second.receipted_message_id == first.receipted_message_id
         mute.close()
 
@@ -119,17 +114,16 @@ def test_an_hour_of_receipt_delay_runs_in_a_test_that_takes_seconds() -> None:
     clock = ManualClock()
     with SimulatorThread(loopback_config(control=False), scenario=scenario("1h"), clock=clock) as running:
         running.clock = clock
-        client = SmppClient(running.smpp_port)
-        client.bind("transceiver")
+        client = SmppTestClient(running.smpp_port, "acme")
         for _ in range(50):
-            client.submit(registered_delivery=1)
-        assert client.pump(lambda: len(client.responses) == 50)
+            client.submit_nowait(registered_delivery=1)
+        assert client.wait_until(lambda: len(client.responses) == 50)
         started = time.monotonic()
         advance(running, 3599, step=600)
-        client.pump(lambda: False, timeout=0.2)
+        time.sleep(0.2)
         assert not client.delivered, "nothing before the hour is up"
         advance(running, 2)
-        assert client.pump(lambda: len(client.delivered) == 50, timeout=5)
+        assert client.wait_until(lambda: len(client.delivered) == 50, timeout=5)
         assert time.monotonic() - started < 10
         first = parse_receipt(client.delivered[0].short_message.decode())
         assert first.submit_date != first.done_date, "receipt dates follow the carrier clock"
@@ -137,26 +131,14 @@ def test_an_hour_of_receipt_delay_runs_in_a_test_that_takes_seconds() -> None:
 
 
 def test_receipts_round_robin_across_receiver_binds(sim) -> None:
-    import threading
-
-    receivers = [SmppClient(sim.smpp_port) for _ in range(2)]
-    for receiver in receivers:
-        receiver.bind("receiver")
-
-    def drain(receiver: SmppClient) -> None:
-        receiver.pump(lambda: sum(len(r.delivered) for r in receivers) >= 40, timeout=5)
-
-    # Both receivers read all along, as real gateways do, so each always has room in its window.
-    threads = [threading.Thread(target=drain, args=(r,)) for r in receivers]
-    for thread in threads:
-        thread.start()
-    sender = SmppClient(sim.smpp_port)
-    sender.bind("transmitter")
+    # Both receivers read all along (each client in its own thread), as real gateways do, so each always
+    # has room in its window.
+    receivers = [SmppTestClient(sim.smpp_port, "acme", bind="receiver") for _ in range(2)]
+    sender = SmppTestClient(sim.smpp_port, "acme", bind="transmitter")
     for _ in range(40):
-        sender.submit(registered_delivery=1)
-    assert sender.pump(lambda: len(sender.responses) == 40)
-    for thread in threads:
-        thread.join(10)
+        sender.submit_nowait(registered_delivery=1)
+    assert sender.wait_until(lambda: len(sender.responses) == 40)
+    receivers[0].wait_until(lambda: sum(len(r.delivered) for r in receivers) >= 40, timeout=5)
     counts = [len(r.delivered) for r in receivers]
     # Exact alternation is proven in test_outbox; here the receivers share one process and the GIL,
     # so a lagging reader's full window sends some receipts to the other one.
@@ -168,13 +150,12 @@ def test_receipts_round_robin_across_receiver_binds(sim) -> None:
 def test_registered_delivery_failure_only_and_intermediate() -> None:
     mix = scenario("10ms", extra="rules:\n  - match: {destination: '4479'}\n    receipt: {states: [{state: UNDELIV, err: 1}]}\n")
     with SimulatorThread(loopback_config(control=False), scenario=mix) as running:
-        client = SmppClient(running.smpp_port)
-        client.bind("transceiver")
-        client.submit(destination="447700900001", registered_delivery=2, text=b"delivered")
-        client.submit(destination="447900900001", registered_delivery=2, text=b"fails")
-        client.submit(destination="447700900002", registered_delivery=0x11, text=b"intermediate")
-        assert client.pump(lambda: len(client.delivered) >= 3, timeout=5)
-        client.pump(lambda: False, timeout=0.3)
+        client = SmppTestClient(running.smpp_port, "acme")
+        client.submit_nowait(destination="447700900001", registered_delivery=2, text=b"delivered")
+        client.submit_nowait(destination="447900900001", registered_delivery=2, text=b"fails")
+        client.submit_nowait(destination="447700900002", registered_delivery=0x11, text=b"intermediate")
+        assert client.wait_until(lambda: len(client.delivered) >= 3, timeout=5)
+        time.sleep(0.3)
         stats = sorted((p.short_message.decode().split("text:")[1], p.message_state, p.esm_class) for p in client.delivered)
         assert stats == [("fails", 5, 0x04), ("intermediate", 1, 0x20), ("intermediate", 2, 0x04)]
         client.close()
@@ -183,10 +164,9 @@ def test_registered_delivery_failure_only_and_intermediate() -> None:
 def test_network_error_code_and_message_state_tlvs(sim) -> None:
     mix = scenario("10ms", states="[{state: UNDELIV, err: 27, network_error: [3, 27]}]")
     with SimulatorThread(loopback_config(control=False), scenario=mix) as running:
-        client = SmppClient(running.smpp_port)
-        client.bind("transceiver")
-        client.submit(registered_delivery=1)
-        assert client.pump(lambda: len(client.delivered) == 1)
+        client = SmppTestClient(running.smpp_port, "acme")
+        client.submit_nowait(registered_delivery=1)
+        assert client.wait_until(lambda: len(client.delivered) == 1)
         pdu = client.delivered[0]
         assert pdu.message_state == 5
         assert pdu.network_error_code == b"\x03\x00\x1b"
@@ -206,10 +186,9 @@ def test_network_error_code_and_message_state_tlvs(sim) -> None:
 def test_receipt_format_variants_per_account(fmt, check) -> None:
     config = loopback_config(control=False, accounts=[AccountConfig(system_id="acme", receipts=fmt)])
     with SimulatorThread(config, scenario=scenario("10ms")) as running:
-        client = SmppClient(running.smpp_port)
-        client.bind("transceiver")
-        client.submit(registered_delivery=1)
-        assert client.pump(lambda: len(client.delivered) == 1 and len(client.responses) == 1)
+        client = SmppTestClient(running.smpp_port, "acme")
+        client.submit_nowait(registered_delivery=1)
+        assert client.wait_until(lambda: len(client.delivered) == 1 and len(client.responses) == 1)
         pdu = client.delivered[0]
         assert check(pdu.short_message.decode(), pdu.receipted_message_id.decode(), client.responses[0].message_id.decode())
         client.close()
@@ -222,14 +201,13 @@ def test_one_receipt_per_segment_or_per_message() -> None:
         config = loopback_config(control=False, accounts=[
             AccountConfig(system_id="acme", receipts=ReceiptFormatConfig(per_segment=per_segment))])
         with SimulatorThread(config, scenario=scenario("10ms")) as running:
-            client = SmppClient(running.smpp_port)
-            client.bind("transceiver")
+            client = SmppTestClient(running.smpp_port, "acme")
             parts, coding, esm = smpplib.gsm.make_parts("x" * 400)
             for part in parts:
-                client.submit(text=part, data_coding=coding, esm_class=esm, registered_delivery=1)
-            assert client.pump(lambda: len(client.responses) == 3)
-            client.pump(lambda: len(client.delivered) >= expected, timeout=3)
-            client.pump(lambda: False, timeout=0.3)
+                client.submit_nowait(text=part, data_coding=coding, esm_class=esm, registered_delivery=1)
+            assert client.wait_until(lambda: len(client.responses) == 3)
+            client.wait_until(lambda: len(client.delivered) >= expected, timeout=3)
+            time.sleep(0.3)
             assert len(client.delivered) == expected
             ids = {r.message_id for r in client.responses}
             assert {p.receipted_message_id for p in client.delivered} <= ids
@@ -262,26 +240,25 @@ def test_data_sm_carries_receipts_when_the_account_asks_for_it() -> None:
 
 
 def test_schedule_delivery_time_and_validity_period(manual) -> None:
-    client = SmppClient(manual.smpp_port)
-    client.bind("transceiver")
+    client = SmppTestClient(manual.smpp_port, "acme")
     wall = manual.call(manual.clock.wall)
-    client.submit(text=b"past", schedule_delivery_time=format_absolute(wall - 3600), registered_delivery=1)
-    client.submit(text=b"later", schedule_delivery_time=format_relative(60), registered_delivery=1)
-    client.submit(text=b"absolute", schedule_delivery_time=format_absolute(wall + 30), registered_delivery=1)
-    client.submit(text=b"expires", validity_period=format_relative(2), registered_delivery=1)
-    client.submit(text=b"bad", schedule_delivery_time="2613450000000000", registered_delivery=1)
-    assert client.pump(lambda: len(client.responses) == 5)
+    client.submit_nowait(text=b"past", schedule_delivery_time=format_absolute(wall - 3600), registered_delivery=1)
+    client.submit_nowait(text=b"later", schedule_delivery_time=format_relative(60), registered_delivery=1)
+    client.submit_nowait(text=b"absolute", schedule_delivery_time=format_absolute(wall + 30), registered_delivery=1)
+    client.submit_nowait(text=b"expires", validity_period=format_relative(2), registered_delivery=1)
+    client.submit_nowait(text=b"bad", schedule_delivery_time="2613450000000000", registered_delivery=1)
+    assert client.wait_until(lambda: len(client.responses) == 5)
     statuses = {r.sequence: r.status for r in client.responses}
     assert sorted(statuses.values()) == [0, 0, 0, Status.ESME_RINVSCHED, Status.ESME_RINVSCHED]
     advance(manual, 10)
-    assert client.pump(lambda: len(client.delivered) == 1)
+    assert client.wait_until(lambda: len(client.delivered) == 1)
     expired = parse_receipt(client.delivered[0].short_message.decode())
     assert expired.stat == "EXPIRED" and expired.text == "expires"
     advance(manual, 30)
-    assert client.pump(lambda: len(client.delivered) == 2)
+    assert client.wait_until(lambda: len(client.delivered) == 2)
     assert parse_receipt(client.delivered[1].short_message.decode()).text == "absolute"
     advance(manual, 40)
-    assert client.pump(lambda: len(client.delivered) == 3)
+    assert client.wait_until(lambda: len(client.delivered) == 3)
     assert parse_receipt(client.delivered[2].short_message.decode()).text == "later"
     client.close()
 
@@ -347,11 +324,10 @@ def test_message_ids_do_not_repeat_across_restarts(tmp_path) -> None:
         config = loopback_config(control=False)
         config.state_dir = state_dir
         with SimulatorThread(config, scenario=scenario("10ms")) as running:
-            client = SmppClient(running.smpp_port)
-            client.bind("transmitter")
+            client = SmppTestClient(running.smpp_port, "acme", bind="transmitter")
             for _ in range(200):
-                client.submit()
-            assert client.pump(lambda: len(client.responses) == 200)
+                client.submit_nowait()
+            assert client.wait_until(lambda: len(client.responses) == 200)
             ids = {r.message_id.decode() for r in client.responses}
             assert len(ids) == 200 and not ids & seen
             seen |= ids
@@ -360,11 +336,10 @@ def test_message_ids_do_not_repeat_across_restarts(tmp_path) -> None:
 
 def test_the_store_is_bounded_and_evicts_the_oldest() -> None:
     with SimulatorThread(loopback_config(control=False), scenario=scenario("10ms"), store_capacity=50) as running:
-        client = SmppClient(running.smpp_port)
-        client.bind("transmitter")
+        client = SmppTestClient(running.smpp_port, "acme", bind="transmitter")
         for _ in range(120):
-            client.submit()
-        assert client.pump(lambda: len(client.responses) == 120)
+            client.submit_nowait()
+        assert client.wait_until(lambda: len(client.responses) == 120)
         size, evicted, newest = running.call(lambda: (len(running.carrier.store), running.carrier.store.evicted,
                                                        running.carrier.store.get(client.responses[-1].message_id.decode())))
         assert size == 50 and evicted == 70 and newest is not None
@@ -373,17 +348,16 @@ def test_the_store_is_bounded_and_evicts_the_oldest() -> None:
 
 
 def test_a_long_message_missing_parts_fails_after_five_minutes_with_receipts(manual) -> None:
-    client = SmppClient(manual.smpp_port)
-    client.bind("transceiver")
+    client = SmppTestClient(manual.smpp_port, "acme")
     udh = bytes((5, 0, 3, 0x42, 3, 1))
-    client.submit(text=udh + b"first part of three", esm_class=0x40, registered_delivery=1)
-    client.submit(text=bytes((5, 0, 3, 0x42, 3, 3)) + b"third part", esm_class=0x40, registered_delivery=1)
-    assert client.pump(lambda: len(client.responses) == 2)
+    client.submit_nowait(text=udh + b"first part of three", esm_class=0x40, registered_delivery=1)
+    client.submit_nowait(text=bytes((5, 0, 3, 0x42, 3, 3)) + b"third part", esm_class=0x40, registered_delivery=1)
+    assert client.wait_until(lambda: len(client.responses) == 2)
     assert manual.call(lambda: len(manual.carrier.reassembler)) == 1
     advance(manual, 299, step=60)
     assert not client.delivered, "still waiting for part 2"
     advance(manual, 62, step=1)
-    assert client.pump(lambda: len(client.delivered) == 2, timeout=5)
+    assert client.wait_until(lambda: len(client.delivered) == 2, timeout=5)
     assert {p.message_state for p in client.delivered} == {MessageState.UNDELIVERABLE}
     assert manual.call(lambda: len(manual.carrier.reassembler)) == 0, "nothing is kept for ever"
     history = manual.call(lambda: manual.carrier.store.get(client.responses[0].message_id.decode()).history)

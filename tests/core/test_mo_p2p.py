@@ -12,8 +12,7 @@ from simulator.core.handsets import AutoReplyRule, HandsetConfig
 from simulator.core.scenario import parse_scenario
 from simulator.smpp import text as sms_text
 from simulator.smpp.status import Status
-from simulator.testing import SimulatorThread, loopback_config
-from tests.conftest import SmppClient
+from simulator.testing import SimulatorThread, SmppTestClient, loopback_config
 
 FAST = parse_scenario("defaults:\n  receipt:\n    states: [{state: DELIVRD}]\n    delay: 10ms\n")
 
@@ -29,9 +28,9 @@ def two_accounts():
 
 
 def test_mo_from_the_cli_reaches_a_bound_receiver_with_its_data_coding(two_accounts) -> None:
-    receiver = SmppClient(two_accounts.smpp_port)
-    receiver.bind("receiver", system_id="alpha", password="a")
+    receiver = SmppTestClient(two_accounts.smpp_port, "alpha", "a", bind="receiver")
     for text, coding in (("Hello from the CLI", 0), ("Привет из консоли", 8)):
+        before = len(receiver.delivered)  # counted before the CLI runs: the client reads all along
         result = subprocess.run(
             [sys.executable, "-m", "simulator.cli", "mo", "--from", "447700900123", "--to", "4470001555", "--text", text,
              "--control", two_accounts.control_url],
@@ -39,8 +38,7 @@ def test_mo_from_the_cli_reaches_a_bound_receiver_with_its_data_coding(two_accou
         )
         assert result.returncode == 0, result.stderr
         assert "routed to alpha" in result.stdout
-        before = len(receiver.delivered)
-        assert receiver.pump(lambda: len(receiver.delivered) > before)
+        assert receiver.wait_until(lambda: len(receiver.delivered) > before)
         pdu = receiver.delivered[-1]
         assert pdu.data_coding == coding and pdu.esm_class == 0
         assert sms_text.decode(pdu.short_message, coding) == text
@@ -49,12 +47,11 @@ def test_mo_from_the_cli_reaches_a_bound_receiver_with_its_data_coding(two_accou
 
 
 def test_long_ucs2_mo_arrives_as_concatenated_parts(two_accounts) -> None:
-    receiver = SmppClient(two_accounts.smpp_port)
-    receiver.bind("transceiver", system_id="beta", password="b")
+    receiver = SmppTestClient(two_accounts.smpp_port, "beta", "b")
     text = ("Ünïcødé ✓ 🚀 " * 40)[:300]
     two_accounts.call(lambda: two_accounts.carrier.handset_send("447700900123", "4470002500", text))
     expected = sms_text.count_segments(text, 8)
-    assert receiver.pump(lambda: len(receiver.delivered) == expected)
+    assert receiver.wait_until(lambda: len(receiver.delivered) == expected)
     reassembler = sms_text.Reassembler()
     logical = None
     for pdu in receiver.delivered:
@@ -66,39 +63,36 @@ def test_long_ucs2_mo_arrives_as_concatenated_parts(two_accounts) -> None:
 
 
 def test_two_accounts_text_each_other_through_the_carrier(two_accounts) -> None:
-    alpha = SmppClient(two_accounts.smpp_port)
-    alpha.bind("transceiver", system_id="alpha", password="a")
-    beta = SmppClient(two_accounts.smpp_port)
-    beta.bind("transceiver", system_id="beta", password="b")
-    alpha.submit(destination="4470002001", text=b"Hi beta, it's alpha", source_addr="4470001001", registered_delivery=1)
-    assert beta.pump(lambda: len(beta.delivered) == 1)
+    alpha = SmppTestClient(two_accounts.smpp_port, "alpha", "a")
+    beta = SmppTestClient(two_accounts.smpp_port, "beta", "b")
+    alpha.submit_nowait(destination="4470002001", text=b"Hi beta, it's alpha", source="4470001001", registered_delivery=1)
+    assert beta.wait_until(lambda: len(beta.delivered) == 1)
     mo = beta.delivered[0]
     assert mo.esm_class == 0 and mo.short_message == b"Hi beta, it's alpha"
     assert (mo.source_addr, mo.destination_addr) == (b"4470001001", b"4470002001")
-    beta.submit(destination="4470001001", text=b"Hello alpha!", source_addr="4470002001")
-    assert alpha.pump(lambda: any(p.esm_class == 0 for p in alpha.delivered))
+    beta.submit_nowait(destination="4470001001", text=b"Hello alpha!", source="4470002001")
+    assert alpha.wait_until(lambda: any(p.esm_class == 0 for p in alpha.delivered))
     reply = next(p for p in alpha.delivered if p.esm_class == 0)
     assert reply.short_message == b"Hello alpha!" and reply.source_addr == b"4470002001"
-    assert alpha.pump(lambda: any(p.esm_class == 4 for p in alpha.delivered)), "alpha's MT was receipted too"
+    assert alpha.wait_until(lambda: any(p.esm_class == 4 for p in alpha.delivered)), "alpha's MT was receipted too"
     for client in (alpha, beta):
         client.close()
 
 
 def test_stop_refuses_later_mts_and_start_lets_them_through(sim) -> None:
-    client = SmppClient(sim.smpp_port)
-    client.bind("transceiver")
-    client.submit(destination="447700900777", source_addr="SHOP", text=b"Offer one")
-    assert client.pump(lambda: len(client.responses) == 1) and client.responses[0].status == 0
+    client = SmppTestClient(sim.smpp_port, "acme")
+    client.submit_nowait(destination="447700900777", source="SHOP", text=b"Offer one")
+    assert client.wait_until(lambda: len(client.responses) == 1) and client.responses[0].status == 0
     sim.call(lambda: sim.carrier.handset_send("447700900777", "SHOP", "STOP"))
-    assert client.pump(lambda: any(p.short_message == b"STOP" for p in client.delivered)), "the STOP itself is an MO"
-    client.submit(destination="447700900777", source_addr="SHOP", text=b"Offer two")
-    client.submit(destination="447700900777", source_addr="OTHER", text=b"From someone else")
-    assert client.pump(lambda: len(client.responses) == 3)
+    assert client.wait_until(lambda: any(p.short_message == b"STOP" for p in client.delivered)), "the STOP itself is an MO"
+    client.submit_nowait(destination="447700900777", source="SHOP", text=b"Offer two")
+    client.submit_nowait(destination="447700900777", source="OTHER", text=b"From someone else")
+    assert client.wait_until(lambda: len(client.responses) == 3)
     assert client.responses[1].status == Status.ESME_RSUBMITFAIL, "opted out of SHOP"
     assert client.responses[2].status == 0, "only the sender it stopped is refused"
     sim.call(lambda: sim.carrier.handset_send("447700900777", "SHOP", "START"))
-    client.submit(destination="447700900777", source_addr="SHOP", text=b"Offer three")
-    assert client.pump(lambda: len(client.responses) == 4) and client.responses[3].status == 0
+    client.submit_nowait(destination="447700900777", source="SHOP", text=b"Offer three")
+    assert client.wait_until(lambda: len(client.responses) == 4) and client.responses[3].status == 0
     import time
 
     deadline = time.monotonic() + 3
@@ -116,10 +110,9 @@ def test_opted_out_can_be_accepted_with_a_rejected_receipt_instead() -> None:
     with SimulatorThread(loopback_config(control=False), scenario=FAST) as running:
         running.call(lambda: setattr(running.carrier.handsets.config, "opted_out_status", 0))
         running.call(lambda: running.carrier.handsets.opt_out("447700900778", "SHOP"))
-        client = SmppClient(running.smpp_port)
-        client.bind("transceiver")
-        client.submit(destination="447700900778", source_addr="SHOP", registered_delivery=1)
-        assert client.pump(lambda: len(client.delivered) == 1)
+        client = SmppTestClient(running.smpp_port, "acme")
+        client.submit_nowait(destination="447700900778", source="SHOP", registered_delivery=1)
+        assert client.wait_until(lambda: len(client.delivered) == 1)
         assert client.responses[0].status == 0 and client.delivered[0].message_state == 8  # REJECTED
         client.close()
 

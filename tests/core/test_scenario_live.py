@@ -15,8 +15,7 @@ from simulator.core.scenario import parse_scenario
 from simulator.smpp.codec import encode
 from simulator.smpp.pdu import BindTransceiver, CommandId, EnquireLink, GenericNack, SubmitSm
 from simulator.smpp.status import Status
-from simulator.testing import SimulatorThread, loopback_config
-from tests.conftest import SmppClient
+from simulator.testing import SimulatorThread, SmppTestClient, loopback_config
 from tests.smpp.test_server import RawClient
 
 BASE = "seed: 4\ndefaults:\n  receipt:\n    states: [{state: DELIVRD}]\n    delay: 50ms\n"
@@ -151,13 +150,12 @@ def test_switching_scenarios_and_faults_during_live_load_keeps_other_binds_up() 
         failures: list[str] = []
 
         def load(system_id: str) -> None:
-            client = SmppClient(sim.smpp_port)
-            client.bind("transmitter", system_id=system_id)
+            client = SmppTestClient(sim.smpp_port, system_id, bind="transmitter")
             try:
                 while not stop.is_set():
                     before = len(client.responses)
-                    client.submit()
-                    if not client.pump(lambda: len(client.responses) > before, timeout=3):
+                    client.submit_nowait()
+                    if not client.wait_until(lambda: len(client.responses) > before, timeout=3):
                         failures.append(f"{system_id}: no response")
                         return
                     results[system_id].append(client.responses[-1].status)
@@ -204,19 +202,17 @@ def test_switching_scenarios_and_faults_during_live_load_keeps_other_binds_up() 
 
 def test_fault_kick_binds_and_pause_receipts() -> None:
     with running() as sim:
-        victim = SmppClient(sim.smpp_port)
-        victim.bind("transceiver", system_id="victim")
-        bystander = SmppClient(sim.smpp_port)
-        bystander.bind("transceiver", system_id="bystander")
+        SmppTestClient(sim.smpp_port, "victim")  # the bind the fault kicks
+        bystander = SmppTestClient(sim.smpp_port, "bystander")
         with httpx.Client(base_url=sim.control_url) as api:
             response = api.post("/api/v1/faults", json={"type": "kick_binds", "system_id": "victim"})
             assert response.json()["action"] == "kicked 1 binds"
             time.sleep(0.2)
             assert [b["system_id"] for b in api.get("/api/v1/binds").json()["binds"]] == ["bystander"]
             assert api.post("/api/v1/faults", json={"type": "pause_receipts", "duration": "1s"}).status_code == 201
-            bystander.submit(registered_delivery=1)
-            assert not bystander.pump(lambda: len(bystander.delivered) > 0, timeout=0.6)
-            assert bystander.pump(lambda: len(bystander.delivered) == 1, timeout=3)
+            bystander.submit_nowait(registered_delivery=1)
+            assert not bystander.wait_until(lambda: len(bystander.delivered) > 0, timeout=0.6)
+            assert bystander.wait_until(lambda: len(bystander.delivered) == 1, timeout=3)
             bad = api.post("/api/v1/faults", json={"type": "explode"})
             assert bad.status_code == 400 and "type must be one of" in bad.json()["error"]["message"]
         bystander.close()
@@ -237,11 +233,10 @@ def test_same_scenario_twice_over_smpp_gives_identical_outcome_logs() -> None:
     for _ in range(2):
         with SimulatorThread(loopback_config(window=0), scenario=parse_scenario(open("scenarios/flaky-carrier.yaml").read()
                                                                         .replace("500", "100000"))) as sim:
-            client = SmppClient(sim.smpp_port)
-            client.bind("transceiver")
+            client = SmppTestClient(sim.smpp_port, "acme")
             for n in range(300):  # one bind, so the carrier sees them in this order
-                client.submit(destination=f"4477009{n:05d}", registered_delivery=1)
-            assert client.pump(lambda: len(client.responses) == 300, timeout=10)
+                client.submit_nowait(destination=f"4477009{n:05d}", registered_delivery=1)
+            assert client.wait_until(lambda: len(client.responses) == 300, timeout=10)
             with httpx.Client(base_url=sim.control_url) as api:
                 logs.append(api.get("/api/v1/scenario/outcomes").json()["outcomes"])
             client.close()

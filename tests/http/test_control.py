@@ -14,8 +14,9 @@ from starlette.routing import Route
 from simulator.http import control
 from simulator.http.control import routes
 from simulator.smpp import text as sms_text
+from simulator.testing import SmppTestClient
 
-from .conftest import SmppPeer, eventually
+from .conftest import eventually
 
 pytestmark = pytest.mark.asyncio
 
@@ -43,11 +44,11 @@ def assert_error(response: httpx.Response, status: int, code: str) -> str:
     return body["error"]["message"]
 
 
-async def receive(peer: SmppPeer, count: int = 1, timeout: float = 5.0) -> list:
-    return await asyncio.to_thread(peer.wait_for, lambda p: p.command == "deliver_sm", count, timeout)
+async def receive(peer: SmppTestClient, count: int = 1, timeout: float = 5.0) -> list:
+    return await asyncio.to_thread(peer.deliveries, count, timeout)
 
 
-async def submit(peer: SmppPeer, source: str, destination: str, text: str, **kwargs) -> str:
+async def submit(peer: SmppTestClient, source: str, destination: str, text: str, **kwargs) -> str:
     resp = await asyncio.to_thread(peer.submit, source, destination, text.encode("ascii"), **kwargs)
     assert resp.status == 0, resp.status
     return resp.message_id.decode() if isinstance(resp.message_id, bytes) else resp.message_id
@@ -102,7 +103,7 @@ async def test_long_ucs2_mo_arrives_as_five_concatenated_parts(api, smpp_peer):
     payload = b"".join(chunk for *_, chunk in sorted(decoded, key=lambda d: d[2]))
     assert payload.decode("utf-16-be") == text
     await asyncio.sleep(0.1)
-    assert len(receiver.deliveries()) == 5  # and nothing more
+    assert len(receiver.delivered) == 5  # and nothing more
 
 
 async def test_mo_is_held_until_the_account_binds(api, smpp_peer):
@@ -125,7 +126,7 @@ async def test_mo_system_id_overrides_the_owner(api, smpp_peer):
     assert response.json()["routed_to"] == "beta"
     [pdu] = await receive(beta)
     assert sms_text.decode(pdu.short_message, 0) == "for beta"
-    assert acme.deliveries() == []
+    assert acme.delivered == []
 
 
 async def test_mo_to_an_unowned_number_is_handset_to_handset(api):

@@ -37,8 +37,8 @@ from simulator.smpp.pdu import (
     SubmitSm,
 )
 from simulator.smpp.status import Status
-from simulator.testing import SimulatorThread, loopback_config
-from tests.conftest import SmppClient, happy_scenario
+from simulator.testing import SimulatorThread, SmppTestClient, loopback_config
+from tests.conftest import happy_scenario
 
 
 def accounts(**overrides) -> list[AccountConfig]:
@@ -100,26 +100,26 @@ class RawClient:
 
 
 @pytest.mark.parametrize("kind", ["transmitter", "receiver", "transceiver"])
-def test_each_bind_type_binds_and_unbinds(sim, smpp_client_factory, kind: str) -> None:
-    client = smpp_client_factory(sim.smpp_port)
-    response = client.bind(kind)
-    assert response.status == 0
-    assert response.command == f"bind_{kind}_resp"
-    assert response.system_id == b"carrier-sim"
-    binds = sim.call(lambda: [(c.session.system_id, c.session.bind_type.value) for c in sim.simulator.smpp.binds()])
-    assert binds == [("acme", kind)]
-    client.client.unbind()
-    assert client.client.state == smpplib.consts.SMPP_CLIENT_STATE_OPEN
+def test_each_bind_type_binds_and_unbinds(sim, kind: str) -> None:
+    with SmppTestClient(sim.smpp_port, "acme", bind=kind) as client:
+        response = client.bind_response
+        assert response.status == 0
+        assert response.command == f"bind_{kind}_resp"
+        assert response.system_id == b"carrier-sim"
+        binds = sim.call(lambda: [(c.session.system_id, c.session.bind_type.value)
+                                  for c in sim.simulator.smpp.binds()])
+        assert binds == [("acme", kind)]
+        client.unbind()
+        assert client.client.state == smpplib.consts.SMPP_CLIENT_STATE_OPEN
 
 
-def test_transmitter_submits_and_gets_distinct_message_ids(sim, smpp_client_factory) -> None:
-    client = smpp_client_factory(sim.smpp_port)
-    client.bind("transmitter")
-    for n in range(20):
-        client.submit(text=b"message %d" % n)
-    assert client.pump(lambda: len(client.responses) == 20)
-    ids = [r.message_id for r in client.responses]
-    assert all(r.status == 0 for r in client.responses) and len(set(ids)) == 20
+def test_transmitter_submits_and_gets_distinct_message_ids(sim) -> None:
+    with SmppTestClient(sim.smpp_port, "acme", bind="transmitter") as client:
+        for n in range(20):
+            client.submit_nowait(text=b"message %d" % n)
+        assert client.wait_until(lambda: len(client.responses) == 20)
+        ids = [r.message_id for r in client.responses]
+        assert all(r.status == 0 for r in client.responses) and len(set(ids)) == 20
 
 
 def test_any_credentials_bind_when_no_accounts_are_configured(sim) -> None:
@@ -194,7 +194,7 @@ def test_transceiver_with_33_is_refused_and_33_transmitter_gets_short_ids_and_no
     int(submit_resp.message_id, 16)
 
 
-def test_receiver_bind_may_not_submit(sim, smpp_client_factory) -> None:
+def test_receiver_bind_may_not_submit(sim) -> None:
     raw = RawClient(sim.smpp_port)
     from simulator.smpp.pdu import BindReceiver
 
@@ -226,7 +226,7 @@ def test_server_sends_enquire_link_when_idle_and_drops_an_unanswering_bind() -> 
         assert raw.closed(timeout=5), "an unanswered enquire_link drops the bind"
 
 
-def test_query_sm_and_submit_multi(sim, smpp_client_factory) -> None:
+def test_query_sm_and_submit_multi(sim) -> None:
     raw = RawClient(sim.smpp_port)
     assert raw.bind() == 0
     raw.send(encode(SubmitMulti(sequence_number=2, source_addr="12345", short_message=b"hi all", dest_addresses=(
@@ -250,13 +250,12 @@ def test_window_of_5_refuses_the_sixth_outstanding_submit() -> None:
     slow = parse_scenario("defaults:\n  submit:\n    latency: 1s\n  receipt:\n    states: [{state: DELIVRD}]\n")
     config = loopback_config(control=False, accounts=accounts(window=5), window_status=Status.ESME_RTHROTTLED)
     with SimulatorThread(config, scenario=slow) as running:
-        client = SmppClient(running.smpp_port)
-        client.bind("transmitter")
-        sent = [client.submit(text=b"n%d" % n) for n in range(6)]
-        assert client.pump(lambda: len(client.responses) >= 1, timeout=0.8)
+        client = SmppTestClient(running.smpp_port, "acme", bind="transmitter")
+        sent = [client.submit_nowait(text=b"n%d" % n) for n in range(6)]
+        assert client.wait_until(lambda: len(client.responses) >= 1, timeout=0.8)
         first = client.responses[0]
         assert first.sequence == sent[5].sequence and first.status == Status.ESME_RTHROTTLED
-        assert client.pump(lambda: len(client.responses) == 6, timeout=5)
+        assert client.wait_until(lambda: len(client.responses) == 6, timeout=5)
         assert all(r.status == 0 for r in client.responses[1:])
         client.close()
 
@@ -264,17 +263,15 @@ def test_window_of_5_refuses_the_sixth_outstanding_submit() -> None:
 def test_throughput_limit_of_50_tps_accepts_about_50_per_second() -> None:
     config = loopback_config(control=False, accounts=accounts(tps=50), window=0)
     with SimulatorThread(config, scenario=happy_scenario()) as running:
-        client = SmppClient(running.smpp_port)
-        client.bind("transmitter")
+        client = SmppTestClient(running.smpp_port, "acme", bind="transmitter")
         start = time.monotonic()
         for n in range(1000):  # 200/s for 5 s
             target = start + n / 200
             while time.monotonic() < target:
                 time.sleep(max(0.0, target - time.monotonic()))
-            client.submit(text=b"x")
-            client.readable_now()
+            client.submit_nowait(text=b"x")
         elapsed = time.monotonic() - start
-        assert client.pump(lambda: len(client.responses) == 1000, timeout=10)
+        assert client.wait_until(lambda: len(client.responses) == 1000, timeout=10)
         accepted = sum(r.status == 0 for r in client.responses)
         throttled = sum(r.status == Status.ESME_RTHROTTLED for r in client.responses)
         assert accepted + throttled == 1000
@@ -286,13 +283,11 @@ def test_throughput_limit_of_50_tps_accepts_about_50_per_second() -> None:
 def test_per_bind_limit_is_separate_from_the_account_limit() -> None:
     config = loopback_config(control=False, accounts=accounts(tps_per_bind=5, throttle_status=Status.ESME_RMSGQFUL))
     with SimulatorThread(config, scenario=happy_scenario()) as running:
-        a, b = SmppClient(running.smpp_port), SmppClient(running.smpp_port)
-        a.bind("transmitter")
-        b.bind("transmitter")
+        a, b = (SmppTestClient(running.smpp_port, "acme", bind="transmitter") for _ in range(2))
         for _ in range(10):
-            a.submit()
-            b.submit()
-        assert a.pump(lambda: len(a.responses) == 10) and b.pump(lambda: len(b.responses) == 10)
+            a.submit_nowait()
+            b.submit_nowait()
+        assert a.wait_until(lambda: len(a.responses) == 10) and b.wait_until(lambda: len(b.responses) == 10)
         for client in (a, b):
             statuses = [r.status for r in client.responses]
             assert 1 <= statuses.count(0) <= 3, statuses  # a burst of max(1, 5/10)... per bind
@@ -344,13 +339,12 @@ def test_ten_thousand_random_and_mutated_pdus_never_break_the_server(sim) -> Non
     bystander_ok = [0]
 
     def bystander() -> None:
-        client = SmppClient(sim.smpp_port)
-        client.bind("transmitter", system_id="bystander")
+        client = SmppTestClient(sim.smpp_port, "bystander", bind="transmitter")
         try:
             while not stop.is_set():
                 before = len(client.responses)
-                client.submit(text=b"still here")
-                if not client.pump(lambda: len(client.responses) > before, timeout=3):
+                client.submit_nowait(text=b"still here")
+                if not client.wait_until(lambda: len(client.responses) > before, timeout=3):
                     bystander_errors.append("no submit_sm_resp within 3 s")
                     return
                 if client.responses[-1].status != 0:
