@@ -27,7 +27,13 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         from .workers import run_workers
 
-        return run_workers(_without_workers(sys.argv[1:]), args.workers)
+        if config.smpp.tls is not None and config.smpp.tls.port == 0:
+            print("carrier-sim: with --workers, smpp.tls.port needs a fixed port (every worker listens on it)",
+                  file=sys.stderr)
+            return 2
+        return run_workers(_without_workers(sys.argv[1:]), args.workers,
+                           host=args.host or config.smpp.host,
+                           port=args.port if args.port is not None else config.smpp.port)
     if args.worker_count > 1:
         for account in config.accounts:
             account.tps /= args.worker_count  # see simulator/workers.py: an account's tps is split

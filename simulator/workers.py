@@ -11,13 +11,42 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 
 
-def run_workers(argv: list[str], workers: int) -> int:
-    """Start `workers` copies of `carrier-sim serve` (argv without --workers) and the relay hub."""
+def reserve_port(host: str, port: int) -> tuple[socket.socket | None, int]:
+    """Port 0 means "any free port": pick it here, once, so every worker listens on the same one.
+
+    The socket is bound with SO_REUSEPORT and kept open (never listening: connections go only to
+    listening sockets) so no other program takes the port before the workers bind it.
+    """
+    if port != 0:
+        return None, port
+    holder = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind((host, 0))
+    return holder, holder.getsockname()[1]
+
+
+def run_workers(argv: list[str], workers: int, *, host: str = "127.0.0.1", port: int = 0) -> int:
+    """Start `workers` copies of `carrier-sim serve` (argv without --workers) and the relay hub.
+
+    `host` and `port` are the SMPP listener's; port 0 is resolved to one free port for all workers.
+    """
+    holder, port = reserve_port(host, port)
+    argv = [*argv, "--port", str(port)]  # the last --port wins
+    try:
+        return _run(argv, workers)
+    finally:
+        if holder is not None:
+            holder.close()
+
+
+def _run(argv: list[str], workers: int) -> int:
     from .core.relay import Hub
 
     directory = tempfile.mkdtemp(prefix="carrier-sim-")
