@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+from benchmarks import report
 from benchmarks.server import scenario_yaml
 from benchmarks.smpp_client import (
     BIND_TRANSCEIVER,
@@ -203,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="best of this many runs")
     parser.add_argument("--rate", type=float, default=5000.0, help="interleaved: submits per (simulated) second")
-    parser.add_argument("--json", action="store_true", help="print JSON only")
+    parser.add_argument("--json", action="store_true", help="print the JSON instead of the table")
+    parser.add_argument("--out", help="JSON file (default benchmarks/results/hotpath-<timestamp>.json)")
     args = parser.parse_args(argv)
     try:
         import uvloop
@@ -214,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         return run(args.messages, args.window, args.rounds, args.rate)  # SmppConnection needs a running loop
 
     result = (uvloop.run if uvloop else asyncio.run)(measure())
+    result["machine"] = report.machine()
+    path = report.write_json(result, args.out, "hotpath")
     if args.json:
         print(json.dumps(result))
     else:
@@ -224,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  total                                                   {per['total']:7.2f} us/msg"
               f"  = {per['total']:.1f} ms per 1,000")
         print(f"  interleaved at {args.rate:,.0f}/s (receipts fire between submits)    {per['interleaved']:7.2f} us/msg")
+        print(f"results: {path}")
     return 0
 
 

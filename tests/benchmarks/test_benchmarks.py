@@ -73,6 +73,22 @@ def test_burst(tmp_path):
     assert_messages(result, planned=2000)
     assert result["parameters"]["binds"] == 2 and result["parameters"]["window"] == 10
     assert "submit throughput" in output and "results:" in output
+    split = result["server"]["cpu_split_per_1k_msgs"]
+    assert split["read_syscalls"] > 0 and split["write_syscalls"] > 0, "the server read and wrote"
+    assert split["user_ms"] >= 0 and split["system_ms"] >= 0
+    pauses = result["server"]["gc_pauses"]
+    assert pauses["collections"] > 0, "2,000 messages make garbage the server's collector walks"
+    assert 0 < pauses["longest_ms"] <= pauses["total_ms"]
+
+
+def test_hotpath(tmp_path):
+    result, code, output = bench(tmp_path, "--messages", "600", "--rounds", "1", command="hotpath")
+    assert code == 0, output
+    assert result["benchmark"] == "hotpath" and result["messages"] == 600
+    per = result["cpu_us_per_message"]
+    assert per["submit"] > 0 and per["receipt"] > 0 and per["interleaved"] > 0
+    assert per["total"] == pytest.approx(per["submit"] + per["receipt"], abs=0.02)
+    assert "nproc" in result["machine"] and "results:" in output
 
 
 def test_paced(tmp_path):
