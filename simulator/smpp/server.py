@@ -192,9 +192,11 @@ class SmppConnection(asyncio.Protocol):
             self.session.respond(pdu.response(Status.ESME_RINVCMDID))
 
     def _times(self, pdu: SubmitSm | SubmitMulti | DataSm | ReplaceSm) -> tuple[float | None, float | None, int]:
-        now = self.carrier.clock.wall()
         schedule = getattr(pdu, "schedule_delivery_time", "")
         validity = getattr(pdu, "validity_period", "")
+        if not schedule and not validity:
+            return None, None, Status.ESME_ROK  # the usual submit: deliver now, the default validity
+        now = self.carrier.clock.wall()
         try:
             schedule_at = parse_smpp_time(schedule, now=now) if schedule else None
         except SmppTimeError:
