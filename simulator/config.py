@@ -125,7 +125,7 @@ class WebhookConfig:
     """The one webhook poster every provider shares: its limits and retry back-off."""
 
     timeout: float = 5.0  # seconds per attempt
-    concurrency: int = 16  # requests in flight at once, across all providers (one HTTP client each)
+    concurrency: int = 16  # requests in flight at once, across all providers (one connection each)
     max_attempts: int = 5  # including the first; a webhook that fails this often is dropped
     first_delay: float = 1.0  # seconds before the first retry
     factor: float = 2.0

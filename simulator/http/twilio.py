@@ -17,7 +17,6 @@ from itertools import count
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,6 +30,7 @@ from simulator.core.scheduler import Timer
 from simulator.smpp import text as sms_text
 from simulator.smpp.status import Status
 
+from .client import Response as WebhookResponse
 from .common import (
     BodyTooLarge, Encoded, FrontEnd, JsonResponse, add_number, core_address, e164, encode_text, first_part,
     guarded, inbound_segments, is_url, parse_form, read_body, register_account, remove_number, submit_text,
@@ -906,7 +906,7 @@ class TwilioApi:
         self._post(account, number.sms_url, params, method=number.sms_method, label=f"twilio inbound {message.sid}",
                    on_response=lambda response: self._twiml(account, message, response))
 
-    def _twiml(self, account: TwilioAccount, inbound: TwilioMessage, response: httpx.Response) -> None:
+    def _twiml(self, account: TwilioAccount, inbound: TwilioMessage, response: WebhookResponse) -> None:
         """A <Message> in the inbound webhook's TwiML answer becomes an outbound-reply message."""
         for reply in parse_twiml(response.content):
             form = Form([("To", reply.to or inbound.from_), ("From", reply.sender or inbound.to),
