@@ -102,7 +102,7 @@ class Headers(Mapping[str, str]):
         return f"Headers({self.raw!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays object.__setattr__ per field, on every answer
 class Response:
     """One complete answer; `text` decodes `content` with the Content-Type's charset (UTF-8 by default)."""
 
@@ -135,6 +135,24 @@ class Response:
 
 
 # ---------------------------------------------------------------------------- parsing an answer
+
+# Header names already checked, with their lower-case form: the same few names come and go over and over.
+_NAME_KEYS: dict[str, str] = {}
+_NAME_KEYS_MAX = 512
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
+
+
+def _checked_name(name: str) -> str | None:
+    """The name in lower case, or None if it is not a valid header name."""
+    key = _NAME_KEYS.get(name)
+    if key is None:
+        if not name or not _TOKEN.issuperset(name):
+            return None
+        key = name.lower()
+        if len(_NAME_KEYS) < _NAME_KEYS_MAX:
+            _NAME_KEYS[name] = key
+    return key
+
 
 _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE, _DONE = range(8)
 
@@ -170,9 +188,23 @@ class ResponseParser:
         """The complete Response once its last byte has arrived, else None."""
         if data:
             self.started = True
-        if self._state == _DONE:
+        state = self._state
+        if state == _DONE:
             self.trailing = self.trailing or bool(data)
             return None
+        if state == _HEAD and not self._buffer:
+            # The usual case: the whole head, often the whole answer, in one read; parsed without copying
+            # it through the buffer.
+            end = data.find(b"\r\n\r\n")
+            if end >= 0:
+                self._parse_head(data[:end])
+                start = end + 4
+                if self._state == _LENGTH and len(data) - start >= self._remaining:
+                    stop = start + self._remaining
+                    self._parts.append(data[start:stop])
+                    self.trailing = len(data) > stop
+                    return self._finish()
+                data = data[start:]
         self._buffer += data
         return self._advance()
 
@@ -256,17 +288,36 @@ class ResponseParser:
             raise RemoteProtocolError(f"not an HTTP/1.x status line: {lines[0][:100]!r}")
         status = int(code)
         headers: list[tuple[str, str]] = []
+        # The fields that frame the body, picked out on the way (other fields are only stored).
+        lengths: list[str] = []
+        codings: list[str] = []
+        connection: list[str] = []
         for line in lines[1:]:
             if line[:1] in (" ", "\t"):  # obsolete line folding: a continuation of the previous field
                 if not headers:
                     raise RemoteProtocolError("answer head starts with a continuation line")
                 name, value = headers.pop()
                 headers.append((name, f"{value} {line.strip()}"))
+                if _checked_name(name) in _FRAMING:
+                    raise RemoteProtocolError(f"folded {name} header")
                 continue
             name, colon, value = line.partition(":")
-            if not colon or not name or not _TOKEN.issuperset(name):
+            key = _checked_name(name) if colon else None
+            if key is None:
                 raise RemoteProtocolError(f"malformed header line: {line[:100]!r}")
-            headers.append((name, value.strip(" \t")))
+            value = value.strip(" \t")
+            headers.append((name, value))
+            if key in _FRAMING:
+                if "," not in value:  # one value, as nearly always
+                    if key == "content-length":
+                        lengths.append(value)
+                    elif value:
+                        (codings if key == "transfer-encoding" else connection).append(value.lower())
+                elif key == "content-length":
+                    lengths.extend(part.strip() for part in value.split(","))
+                else:
+                    values = codings if key == "transfer-encoding" else connection
+                    values.extend(part.strip().lower() for part in value.split(",") if part.strip())
         if 100 <= status < 200:
             if status == 101:
                 raise RemoteProtocolError("the server switched protocols unasked")
@@ -275,20 +326,9 @@ class ResponseParser:
                 raise RemoteProtocolError(f"more than {MAX_INTERIM} interim (1xx) answers")
             return  # an interim answer: the real one follows, still in state _HEAD
         self._status, self._reason, self._version, self._headers = status, reason, version, headers
-        self._frame(status, version, headers)
+        self._frame(status, version, lengths, codings, connection)
 
-    def _frame(self, status: int, version: str, headers: list[tuple[str, str]]) -> None:
-        lengths: list[str] = []
-        codings: list[str] = []
-        connection: list[str] = []
-        for name, value in headers:
-            key = name.lower()
-            if key == "content-length":
-                lengths.extend(part.strip() for part in value.split(","))
-            elif key == "transfer-encoding":
-                codings.extend(part.strip().lower() for part in value.split(",") if part.strip())
-            elif key == "connection":
-                connection.extend(part.strip().lower() for part in value.split(","))
+    def _frame(self, status: int, version: str, lengths: list[str], codings: list[str], connection: list[str]) -> None:
         if version == "HTTP/1.1":
             self.keep_alive = "close" not in connection
         else:  # HTTP/1.0 keeps a connection only when asked to
@@ -397,26 +437,28 @@ def parse_url(url: str) -> Target:
 def encode_request(method: str, target: Target, headers: Mapping[str, str] | None, content: bytes,
                    user_agent: str) -> bytes:
     """The request's bytes: request line, the caller's headers plus Host, User-Agent, Content-Length, Connection."""
-    if not method or not _TOKEN.issuperset(method):
+    if method not in _BODY_METHODS and method != "GET" and (not method or not _TOKEN.issuperset(method)):
         raise InvalidRequest(f"invalid method {method[:20]!r}")
     lines = [f"{method} {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n"]
     agent, authorization, accept = user_agent, target.authorization, "*/*"
-    for name, value in (headers or {}).items():
-        key = name.lower()
-        if key in _OWN_HEADERS:
-            continue
-        if not name or not _TOKEN.issuperset(name):
-            raise InvalidRequest(f"invalid header name {name[:40]!r}")
-        if not value.replace("\t", " ").isprintable():  # CR, LF or NUL would forge headers
-            raise InvalidRequest(f"invalid character in header {name}")
-        if key == "user-agent":  # the caller's wins over the client's default, as with httpx
-            agent = value
-        elif key == "authorization":  # explicit credentials win over those in the URL
-            authorization = value
-        elif key == "accept":
-            accept = value
-        else:
-            lines.append(f"{name}: {value}\r\n")
+    if headers:
+        for name, value in headers.items():
+            key = _checked_name(name)
+            if key is None:
+                raise InvalidRequest(f"invalid header name {name[:40]!r}")
+            # isprintable() is False for CR, LF and NUL, which would forge headers; a tab is allowed.
+            if not value.isprintable() and not value.replace("\t", " ").isprintable():
+                raise InvalidRequest(f"invalid character in header {name}")
+            if key in _OWN_HEADERS:
+                continue
+            if key == "user-agent":  # the caller's wins over the client's default, as with httpx
+                agent = value
+            elif key == "authorization":  # explicit credentials win over those in the URL
+                authorization = value
+            elif key == "accept":
+                accept = value
+            else:
+                lines.append(f"{name}: {value}\r\n")
     lines.append(f"User-Agent: {agent}\r\nAccept: {accept}\r\n")
     if authorization:
         lines.append(f"Authorization: {authorization}\r\n")
@@ -555,6 +597,9 @@ class HttpClient:
         self._idle: dict[tuple[str, str, int], dict[_Connection, None]] = {}
         self._idle_order: dict[_Connection, None] = {}
         self._live: set[_Connection] = set()
+        # Bound on first use. On Python 3.11 asyncio.get_running_loop() makes a getpid() system call,
+        # which cost a tenth of the client's time when it ran for every request.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def idle_connections(self) -> int:
@@ -567,9 +612,10 @@ class HttpClient:
                       content: bytes | None = None) -> Response:
         target = parse_url(url)
         data = encode_request(method, target, headers, content or b"", self.user_agent)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        conn = self._checkout(target.origin, loop.time())
+        loop = self._loop or self._bind_loop()
+        now = loop.time()
+        deadline = now + self.timeout
+        conn = self._checkout(target.origin, now)
         if conn is not None:
             try:
                 return await self._exchange(loop, conn, data, method, deadline)
@@ -579,12 +625,18 @@ class HttpClient:
         return await self._exchange(loop, conn, data, method, deadline)
 
     async def aclose(self) -> None:
-        """Close every connection, idle or busy (a request in flight then fails)."""
+        """Close every connection, idle or busy (a request in flight then fails); the client stays usable."""
         for conn in list(self._live):
             conn.abort()
         self._live.clear()
         self._idle.clear()
         self._idle_order.clear()
+        self._loop = None
+
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        # Connections belong to one loop, so the client does too (until aclose()).
+        self._loop = asyncio.get_running_loop()
+        return self._loop
 
     async def _exchange(self, loop: asyncio.AbstractEventLoop, conn: _Connection, data: bytes, method: str,
                         deadline: float) -> Response:
