@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -10,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from itertools import count
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -112,6 +113,7 @@ def e164(address: str) -> str:
     return address
 
 
+@functools.lru_cache(maxsize=1024)  # checked on every create that names a StatusCallback, mostly the same few
 def is_url(value: str) -> bool:
     """An absolute http(s) URL a webhook can be posted to."""
     from urllib.parse import urlsplit
@@ -256,6 +258,21 @@ def parse_form(body: bytes) -> list[tuple[str, str]]:
         return parse_qsl(text, keep_blank_values=True, max_num_fields=2000)
     except ValueError:  # too many fields
         return []
+
+
+@functools.lru_cache(maxsize=4096)
+def _form_quote(text: str) -> str:
+    return quote_plus(text)
+
+
+def form_encode(pairs: Iterable[tuple[str, str]]) -> str:
+    """urlencode(pairs) for string pairs, each name's and value's quoting cached.
+
+    A status callback repeats almost all of its names and values (account, numbers, statuses, even the
+    sid across a message's callbacks), and urlencode's quoting was a fifth of the server's time at
+    6,000 callbacks/s.
+    """
+    return "&".join([f"{_form_quote(name)}={_form_quote(value)}" for name, value in pairs])
 
 
 def parse_json(body: bytes) -> Any:

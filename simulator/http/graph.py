@@ -10,10 +10,10 @@ import secrets
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .client import HttpClient, HttpError
 from .common import JsonResponse, dumps
 from .webhooks import Webhook, WebhookPoster, hub_signature
 
@@ -73,15 +73,15 @@ class HubVerifier:
         self.verified: set[str] = set()
         self.attempts = 0
 
-    async def __call__(self, client: httpx.AsyncClient, url: str) -> bool:
+    async def __call__(self, client: HttpClient, url: str) -> bool:
         if url in self.verified:
             return True
         self.attempts += 1
         challenge = str(secrets.randbelow(1 << 31))
         query = urlencode({"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": self.verify_token})
         try:
-            response = await client.get(f"{url}{'&' if '?' in url else '?'}{query}")
-        except httpx.HTTPError as error:
+            response = await client.request("GET", f"{url}{'&' if '?' in url else '?'}{query}")
+        except HttpError as error:
             _log.info("verification of %s failed: %s", url, error)
             return False
         if response.status_code == 200 and response.text.strip() == challenge:
@@ -103,7 +103,7 @@ def post_signed(poster: WebhookPoster, verifier: HubVerifier, url: str, payload:
     if sha1:
         headers["x-hub-signature"] = "sha1=" + hmac.new(app_secret.encode(), body, hashlib.sha1).hexdigest()
 
-    async def handshake(client: httpx.AsyncClient) -> bool:
+    async def handshake(client: HttpClient) -> bool:
         return await verifier(client, url)
 
     poster.post(Webhook(url, body, headers, "POST", label, key, None, handshake))

@@ -17,7 +17,6 @@ from itertools import count
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -31,8 +30,9 @@ from simulator.core.scheduler import Timer
 from simulator.smpp import text as sms_text
 from simulator.smpp.status import Status
 
+from .client import Response as WebhookResponse
 from .common import (
-    BodyTooLarge, Encoded, FrontEnd, JsonResponse, add_number, core_address, e164, encode_text, first_part,
+    BodyTooLarge, Encoded, FrontEnd, JsonResponse, add_number, core_address, e164, encode_text, first_part, form_encode,
     guarded, inbound_segments, is_url, parse_form, read_body, register_account, remove_number, submit_text,
     system_id_for,
 )
@@ -906,7 +906,7 @@ class TwilioApi:
         self._post(account, number.sms_url, params, method=number.sms_method, label=f"twilio inbound {message.sid}",
                    on_response=lambda response: self._twiml(account, message, response))
 
-    def _twiml(self, account: TwilioAccount, inbound: TwilioMessage, response: httpx.Response) -> None:
+    def _twiml(self, account: TwilioAccount, inbound: TwilioMessage, response: WebhookResponse) -> None:
         """A <Message> in the inbound webhook's TwiML answer becomes an outbound-reply message."""
         for reply in parse_twiml(response.content):
             form = Form([("To", reply.to or inbound.from_), ("From", reply.sender or inbound.to),
@@ -942,13 +942,13 @@ class TwilioApi:
         headers = {"content-type": "application/x-www-form-urlencoded", "user-agent": "TwilioProxy/1.1",
                    "i-twilio-idempotency-token": f"{self._sid_prefix}-{next(self._sids):x}", "x-home-region": "us1"}
         if method == "GET":
-            full = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+            full = f"{url}{'&' if '?' in url else '?'}{form_encode(params)}"
             headers["x-twilio-signature"] = twilio_signature(account.token, full, [])
             del headers["content-type"]
             hook = Webhook(full, b"", headers, "GET", label, key, on_response)
         else:
             headers["x-twilio-signature"] = twilio_signature(account.token, url, params)
-            hook = Webhook(url, urlencode(params).encode("utf-8"), headers, "POST", label, key, on_response)
+            hook = Webhook(url, form_encode(params).encode("utf-8"), headers, "POST", label, key, on_response)
         self.poster.post(hook)
 
     # ------------------------------------------------------------------ control
