@@ -80,9 +80,10 @@ class Simulator:
     """Start and stop everything that makes up one carrier-sim process."""
 
     def __init__(self, config: Config | None = None, *, scenario: Scenario | None = None, clock: Clock | None = None,
-                 store_capacity: int | None = None) -> None:
+                 store_capacity: int | None = None, worker: tuple[int, int] = (0, 1)) -> None:
         self.config = config or Config()
-        self.carrier = Carrier(self.config, clock=clock, scenario=scenario, store_capacity=store_capacity)
+        self.carrier = Carrier(self.config, clock=clock, scenario=scenario, store_capacity=store_capacity,
+                               worker=worker)
         self.smpp = SmppServer(self.carrier)
         self.providers = ProviderFrontEnds(self.carrier, self.config.providers)
         self.listeners: list[Listener] = []

@@ -50,7 +50,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         tune_gc()
-        simulator = Simulator(config, scenario=scenario)
+        simulator = Simulator(config, scenario=scenario, worker=(args.worker_index, args.worker_count))
         link = None
         if args.relay:
             from .core.relay import WorkerLink

@@ -79,12 +79,14 @@ class Carrier:
         store_capacity: int | None = None,  # default: config.store_capacity
         handsets: HandsetConfig | None = None,
         retry: RetryPolicy | None = None,
+        worker: tuple[int, int] = (0, 1),  # (index, count) under `serve --workers`: ids stay unique across them
     ) -> None:
         self.config = config or Config()
         self.clock = clock or SystemClock()
         self.scheduler = Scheduler(self.clock)
         self.store = MessageStore(store_capacity or self.config.store_capacity)
-        self.ids = MessageIds(_state_path(self.config))
+        index, workers = worker
+        self.ids = MessageIds(_state_path(self.config, index if workers > 1 else None), stride=workers, offset=index)
         self.accounts = Accounts(self.config.accounts, self.clock)
         self.outbox = Outbox(self.scheduler, self.clock, retry)
         self.handsets = Handsets(handsets or self.config.handsets)
@@ -562,9 +564,10 @@ def _with_state(outcome: DeliveryOutcome, state: MessageState, err: int) -> Deli
     return replace(outcome, state=state, err=err)
 
 
-def _state_path(config: Config):
+def _state_path(config: Config, worker: int | None = None):
+    """Where the id counter's high-water mark is kept (one file per worker under `serve --workers`)."""
     if not config.state_dir:
         return None
     from pathlib import Path
 
-    return Path(config.state_dir) / "message-ids.json"
+    return Path(config.state_dir) / ("message-ids.json" if worker is None else f"message-ids-worker{worker}.json")

@@ -63,22 +63,32 @@ class MessageIds:
     file it is seeded from the time at 1/16 s resolution (see
     ``_legacy_time_start``), with a state file it continues from the file.
 
+    Under `serve --workers N`, worker i passes ``stride=N, offset=i`` and issues only counter values
+    congruent to i modulo N, so no two workers ever issue the same id (32-bit legacy ids too, until
+    their counter wraps). Each worker keeps its own state file.
+
     Not thread-safe: call from the event loop thread only.
     """
 
-    __slots__ = ("_path", "_block", "_next", "_limit", "_legacy", "_legacy_limit", "_salt")
+    __slots__ = ("_path", "_block", "_next", "_limit", "_legacy", "_legacy_limit", "_salt", "_stride")
 
-    def __init__(self, state_path: Path | str | None = None, *, block: int = 1_000_000) -> None:
+    def __init__(self, state_path: Path | str | None = None, *, block: int = 1_000_000, stride: int = 1,
+                 offset: int = 0) -> None:
         if block < 1:
             raise ValueError(f"block must be >= 1, got {block!r}")
+        if not 0 <= offset < stride:
+            raise ValueError(f"offset must be in 0..stride-1, got {offset!r} of {stride!r}")
         self._path = Path(state_path) if state_path is not None else None
         self._block = block
         # Low 58 bits of a per-instance random salt fill the UUID's tail, so
         # UUIDs stay distinct even across hosts running from the same clock.
         self._salt = int.from_bytes(os.urandom(8), "big") & _MASK58
 
-        start = _time_start()
-        legacy = _legacy_time_start()
+        # Worker `offset` of `stride` processes issues only counter values = offset (mod stride): the
+        # workers of one `serve --workers N` never issue the same id, whenever each of them started.
+        self._stride = stride
+        start = _align(_time_start(), stride, offset)
+        legacy = _align(_legacy_time_start(), stride, offset)
         if self._path is None:
             self._next = start
             self._legacy = legacy
@@ -89,8 +99,8 @@ class MessageIds:
 
         state = self._load()
         if state is not None:
-            start = max(start, state[0])
-            legacy = state[1]
+            start = max(start, _align(state[0], stride, offset))
+            legacy = _align(state[1], stride, offset)
         self._next = start
         self._legacy = legacy
         self._limit = start + block
@@ -113,14 +123,14 @@ class MessageIds:
             v = self._legacy
             if v >= self._legacy_limit:
                 self._reserve()
-            self._legacy = v + 1
+            self._legacy = v + self._stride
             return "%x" % (v & _MASK32)
         if fmt.__class__ is not IdFormat:
             fmt = IdFormat(fmt)  # raises ValueError before consuming an id
         v = self._next
         if v >= self._limit:
             self._reserve()
-        self._next = v + 1
+        self._next = v + self._stride
         if fmt is _HEX:
             return "%x" % v
         if fmt is _DECIMAL:
@@ -207,6 +217,11 @@ class MessageIds:
 
     def __repr__(self) -> str:
         return f"MessageIds(next={self._next}, limit={self._limit}, state_path={self._path!r})"
+
+
+def _align(value: int, stride: int, offset: int) -> int:
+    """The smallest number >= value that is offset modulo stride."""
+    return value + (offset - value) % stride
 
 
 def _fsync_dir(directory: Path) -> None:

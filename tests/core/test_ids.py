@@ -234,3 +234,31 @@ def test_corrupt_state_file_raises(tmp_path: Path) -> None:
 def test_invalid_block() -> None:
     with pytest.raises(ValueError):
         MessageIds(block=0)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_workers_started_at_different_moments_never_share_an_id(fake_time: FakeTime, legacy: bool) -> None:
+    # Three workers of one `serve --workers 3`, started a few microseconds apart: plain counters would
+    # overlap after as many ids; strided ones stay apart however many they issue.
+    workers = []
+    for index in range(3):
+        fake_time.t += 0.000_003 * (index + 1)
+        workers.append(MessageIds(stride=3, offset=index))
+    issued = [{w.next(legacy=legacy) for _ in range(20_000)} for w in workers]
+    assert all(len(ids) == 20_000 for ids in issued)
+    assert not (issued[0] & issued[1] or issued[0] & issued[2] or issued[1] & issued[2])
+
+
+def test_a_worker_restarting_from_its_state_file_keeps_its_residue(tmp_path: Path, fake_time: FakeTime) -> None:
+    first = MessageIds(tmp_path / "w1.json", block=10, stride=2, offset=1)
+    before = [int(first.next(), 16) for _ in range(25)]
+    fake_time.t -= 100  # the clock stepped back: the state file's mark must win
+    again = MessageIds(tmp_path / "w1.json", block=10, stride=2, offset=1)
+    after = [int(again.next(), 16) for _ in range(25)]
+    assert all(v % 2 == 1 for v in before + after)
+    assert min(after) > max(before)
+
+
+def test_offset_must_be_below_stride() -> None:
+    with pytest.raises(ValueError):
+        MessageIds(stride=2, offset=2)
