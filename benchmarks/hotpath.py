@@ -31,9 +31,9 @@ from benchmarks.smpp_client import (
 )
 from simulator.app import tune_gc
 from simulator.config import parse_config
+from simulator.core.carrier import Carrier
 from simulator.core.clock import ManualClock
 from simulator.core.scenario import parse_scenario
-from simulator.core.carrier import Carrier
 from simulator.smpp.server import SmppConnection, SmppServer
 
 
@@ -76,6 +76,8 @@ def split_pdus(data: bytes) -> list[tuple[int, int, int, int]]:
     offset = 0
     while offset + 16 <= len(data):
         length, command, _, sequence = HEADER.unpack_from(data, offset)
+        if length < 16:
+            raise SystemExit(f"the server wrote a PDU with command_length {length}")
         found.append((offset, length, command, sequence))
         offset += length
     return found
