@@ -100,8 +100,12 @@ class Outbox:
 
     def post(self, mailbox: str, item: Item) -> Delivery:
         delivery = Delivery(next(self._ids), mailbox, item, self.clock.now())
-        self._queue(mailbox).append(delivery)
-        self.pump(mailbox)
+        waiting = self._queue(mailbox)
+        waiting.append(delivery)
+        if len(waiting) == 1:
+            # Only a queue that was empty can move now: deliveries already waiting wait for room, and
+            # whatever makes room (an answer, a bind, the end of a pause) pumps the queue itself.
+            self.pump(mailbox)
         return delivery
 
     def _queue(self, mailbox: str) -> deque[Delivery]:
