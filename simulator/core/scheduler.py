@@ -113,17 +113,7 @@ class Scheduler:
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
         """Run ``callback(*args)`` ``delay`` seconds from now."""
-        # call_at's body, inlined: every accepted message schedules its outcome through here.
-        when = self._now() + delay
-        heap = self._heap
-        seq = self._seq
-        self._seq = seq + 1
-        entry = [when, seq, callback, args]
-        earliest = not heap or when < heap[0][_WHEN]
-        heappush(heap, entry)
-        if earliest and self._loop is not None:
-            self._arm(when)
-        return Timer(entry, self)
+        return self.call_at(self._now() + delay, callback, *args)
 
     def next_deadline(self) -> float | None:
         """Earliest live deadline, or None when nothing is scheduled."""

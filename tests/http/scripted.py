@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -89,3 +90,10 @@ def answer(*replies: bytes, keep: bool = True) -> Handler:
 
 async def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> Server:
     return await Server(handler, tls=tls).start()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound for a moment, then closed again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

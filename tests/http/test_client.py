@@ -6,7 +6,6 @@ import asyncio
 import base64
 import datetime
 import ipaddress
-import socket
 import ssl
 import time
 
@@ -18,7 +17,7 @@ from simulator.http.client import (
     ServerDisconnected,
 )
 
-from .scripted import OK, Seen, Server, answer, serve
+from .scripted import OK, Seen, Server, answer, closed_port, serve
 
 
 @pytest_asyncio.fixture
@@ -296,9 +295,7 @@ async def test_no_answer_times_out_and_the_connection_is_dropped() -> None:
 
 @pytest.mark.asyncio
 async def test_a_refused_connection_is_a_connect_error(client: HttpClient) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = closed_port()
     with pytest.raises(ConnectError):
         await client.request("POST", f"http://127.0.0.1:{port}/", content=b"x")
 

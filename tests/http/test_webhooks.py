@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -15,7 +14,7 @@ from simulator.core.scheduler import Scheduler
 from simulator.http.client import HttpClient, Response
 from simulator.http.webhooks import Webhook, WebhookPoster
 
-from .scripted import OK, Seen, Server, answer, serve
+from .scripted import OK, Seen, Server, answer, closed_port, serve
 
 FAIL = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
 
@@ -104,9 +103,7 @@ async def test_a_key_goes_out_in_order_and_a_retry_holds_back_the_ones_behind_it
 
 @pytest.mark.asyncio
 async def test_a_dead_receiver_is_retried_with_back_off_then_given_up(scheduler: Scheduler) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again: nothing listens there
+    port = closed_port()
     poster = await started(scheduler, max_attempts=3, first_delay=0.05, factor=2.0)
     loop = asyncio.get_running_loop()
     started_at = loop.time()
