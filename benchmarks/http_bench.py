@@ -52,7 +52,8 @@ class Callbacks:
         self.by_status: Counter[str] = Counter()
         self.malformed = 0
         self.last = 0.0
-        self.finals = 0
+        self.finals = 0  # final statuses of the run's messages (the probe's are not counted)
+        self.ignored: set[str] = set()  # the probe's sid: its callbacks must not end the wait early
 
     def add(self, body: bytes, now: float) -> None:
         sid = status = ""
@@ -73,7 +74,7 @@ class Callbacks:
             self.duplicates += 1
             return
         seen[status] = now
-        if status in FINAL:
+        if status in FINAL and sid not in self.ignored:
             self.finals += 1
 
 
@@ -201,6 +202,8 @@ async def drive(args: argparse.Namespace, host: str, port: int, on_start, on_cre
     status, body = await asyncio.wait_for(probe.request(requests[0]), 30)
     probe.transport.close()
     probe_sid = _SID.search(body)
+    if probe_sid is not None:
+        callbacks.ignored.add(probe_sid.group(1).decode())
     if status == 404:
         receiver.close()
         return {"skipped": f"the Twilio API answered 404 at http://{host}:{port}"
@@ -421,8 +424,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "server_alive": info.get("status_at_end", "running") == "running",
     }
     result["checks"] = checks
-    result["targets"] = {f"creates_at_least_{args.target_rate:g}_per_s":
-                         (result["throughput"]["creates_per_s"] or 0) >= args.target_rate}
+    achieved = result["throughput"]["creates_per_s"] or 0.0
+    if args.mode == "paced":
+        # An open model can only reach what it offers: the offer must be the target, and be kept up
+        # (the SMPP bench's rule: 97 % of it, sends less than 100 ms late at p99).
+        late_p99 = (result["latency_ms"].get("send_lateness") or {}).get("p99")
+        met = (args.rate >= args.target_rate and achieved >= 0.97 * args.rate
+               and late_p99 is not None and late_p99 < 100.0)
+    else:
+        met = achieved >= args.target_rate
+    result["targets"] = {f"creates_at_least_{args.target_rate:g}_per_s": met}
     result["ok"] = all(checks.values())
     return result
 

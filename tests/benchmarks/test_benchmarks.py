@@ -213,3 +213,15 @@ def test_percentiles():
     assert stats["count"] == 100
     assert 49 <= stats["p50"] <= 51 and 98 <= stats["p99"] <= 100 and stats["max"] == 100
     assert percentiles([])["p50"] is None
+
+
+def test_the_probe_messages_final_callback_does_not_end_the_wait():
+    from benchmarks.http_bench import Callbacks
+
+    callbacks = Callbacks()
+    callbacks.ignored.add("SMprobe")
+    callbacks.add(b"MessageSid=SMprobe&MessageStatus=delivered", 1.0)
+    assert callbacks.finals == 0, "the probe is not one of the run's messages"
+    callbacks.add(b"MessageSid=SM1&MessageStatus=sent", 1.1)
+    callbacks.add(b"MessageSid=SM1&MessageStatus=delivered", 1.2)
+    assert callbacks.finals == 1 and callbacks.by_status["delivered"] == 2
