@@ -221,7 +221,12 @@ class Scheduler:
         self.run_due(limit=self._batch)
         deadline = self.next_deadline()
         if deadline is not None and deadline <= self._now():
-            # More due (the batch limit was hit): let I/O run, then carry on.
+            # More due (the batch limit was hit, or a callback just added a zero-delay timer): let I/O
+            # run, then carry on. A callback may have armed the loop timer meanwhile: cancel it, or it
+            # would fire as a second driver, and every such orphan another (70,000 wake-ups a second
+            # in the Twilio front end, whose webhook mailbox schedules zero-delay flushes).
+            if self._handle is not None:
+                self._handle.cancel()
             self._handle = self._loop.call_soon(self._fire)  # type: ignore[union-attr]
             self._armed_at = float("-inf")
             return
@@ -237,11 +242,15 @@ class Scheduler:
             hint = self._clock.sleep_hint(deadline)
             if hint is None:
                 return  # a manual clock: its listener calls wake() when time moves
-        when = loop.time() + max(hint, RESOLUTION)
+        delay = max(hint, RESOLUTION)
+        when = loop.time() + delay
         armed = self._armed_at
         if armed is not None and armed <= when:
             return  # already armed early enough
         if self._handle is not None:
             self._handle.cancel()
-        self._handle = loop.call_at(when, self._fire)
+        # call_later with the delay itself, not call_at: uvloop's call_at subtracts its own millisecond
+        # clock from `when`, and if that clock has just ticked a 1 ms delay rounds down to 0 ms, which
+        # uvloop runs as call_soon.
+        self._handle = loop.call_later(delay, self._fire)
         self._armed_at = when

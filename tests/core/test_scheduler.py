@@ -401,3 +401,50 @@ async def test_run_cancel_is_clean_and_restartable() -> None:
         task2.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task2
+
+
+@pytest.mark.parametrize("use_uvloop", [False, True])
+def test_a_zero_delay_timer_added_by_a_callback_leaves_one_driver(use_uvloop: bool) -> None:
+    # A callback that adds a zero-delay timer (as the webhook mailbox does) used to leave the loop
+    # timer it armed orphaned next to the driver's call_soon, and every orphan became another driver:
+    # tens of thousands of wake-ups a second with a few timers a millisecond apart.
+    fires = 0
+
+    class Counting(Scheduler):
+        __slots__ = ()
+
+        def _fire(self) -> None:
+            nonlocal fires
+            fires += 1
+            super()._fire()
+
+    async def scenario() -> tuple[int, int]:
+        sched = Counting(SystemClock())
+        task = asyncio.create_task(sched.run())
+        await asyncio.sleep(0)
+        ran = 0
+
+        def flush() -> None:
+            nonlocal ran
+            ran += 1
+
+        def tick() -> None:
+            sched.call_later(0.0, flush)  # due at once, and earlier than the next tick
+            sched.call_later(0.002, tick)
+
+        sched.call_later(0.002, tick)
+        sched.call_later(10.0, lambda: None)  # something far off keeps the heap non-empty
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return ran, fires
+
+    if use_uvloop:
+        uvloop = pytest.importorskip("uvloop")
+        ran, fired = uvloop.run(scenario())
+    else:
+        ran, fired = asyncio.run(scenario())
+    assert ran > 50, "the zero-delay timers ran"
+    # Two or three wake-ups a tick (the tick, its flush, at most one early): well under a thousand.
+    assert fired < 6 * ran, f"{fired} wake-ups for {ran} ticks: more than one driver"
