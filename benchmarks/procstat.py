@@ -17,12 +17,6 @@ def _stat_fields(pid: int) -> list[str]:
     return raw[raw.rindex(b")") + 2:].decode().split()  # fields from 3 (state) on
 
 
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of one process, in clock ticks."""
-    fields = _stat_fields(pid)
-    return int(fields[11]) + int(fields[12])
-
-
 def user_system_ticks(pid: int) -> tuple[int, int]:
     """(utime, stime) of one process, in clock ticks: Python's work against the kernel's (syscalls, TCP)."""
     fields = _stat_fields(pid)

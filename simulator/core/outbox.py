@@ -125,11 +125,7 @@ class Outbox:
         if size == 1:  # the usual case, one bind per account: no turns to take
             endpoint = endpoints[0]
             while waiting and endpoint.has_capacity():
-                delivery = waiting.popleft()
-                delivery.attempts += 1
-                delivery.endpoint = endpoint
-                self._in_flight[delivery.id] = delivery
-                endpoint.offer(delivery)
+                self._hand(waiting.popleft(), endpoint)
             return
         turn = self._turn.get(mailbox, 0)
         while waiting:
@@ -140,12 +136,15 @@ class Outbox:
                     break
             else:
                 break  # every endpoint is full; settle() pumps again
-            delivery = waiting.popleft()
-            delivery.attempts += 1
-            delivery.endpoint = endpoint
-            self._in_flight[delivery.id] = delivery
-            endpoint.offer(delivery)
+            self._hand(waiting.popleft(), endpoint)
         self._turn[mailbox] = turn
+
+    def _hand(self, delivery: Delivery, endpoint: Endpoint) -> None:
+        """One delivery goes out on one endpoint, counted as an attempt and in flight until settled."""
+        delivery.attempts += 1
+        delivery.endpoint = endpoint
+        self._in_flight[delivery.id] = delivery
+        endpoint.offer(delivery)
 
     def settle(self, delivery: Delivery, endpoint: Endpoint, ok: bool, reason: str = "") -> None:
         """An endpoint reports the peer's answer: ok, or an error / no answer (retried with back-off)."""

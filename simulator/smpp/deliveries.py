@@ -9,7 +9,7 @@ from simulator.config import ReceiptFormatConfig
 from simulator.core.records import Inbound, MessageState, Receipt
 
 from .pdu import DataSm, DeliverSm, Pdu
-from .receipts import ReceiptFormat, format_receipt, render_id, stat_word
+from .receipts import RECEIPT_TEXT, ReceiptFormat, format_receipt, render_id, stat_word
 from .text import UDHI
 from .times import format_receipt_date
 from .tlv import Tag
@@ -84,8 +84,7 @@ def build_receipt(receipt: Receipt, config: ReceiptFormatConfig, *, legacy: bool
 
 _QUOTE = ReceiptFormat()  # how much of the text a receipt quotes: not configurable per account
 _STAT_WORDS = {state: stat_word(state) for state in MessageState}
-_DELIVERED_FIELD = {state: "001" if state.is_success else "000" for state in MessageState}
-_RECEIPT_TEXT = "id:%s sub:%03d dlvrd:%s submit date:%s done date:%s stat:%s err:%03d %s:%s"  # format_receipt's
+_DELIVERED = {state: 1 if state.is_success else 0 for state in MessageState}
 _OCTET = [bytes((n,)) for n in range(256)]
 _TLV_HEAD = struct.Struct(">HH")
 _MESSAGE_STATE_HEAD = _TLV_HEAD.pack(Tag.MESSAGE_STATE, 1)
@@ -113,8 +112,8 @@ def receipt_deliver_sm_body(receipt: Receipt, config: ReceiptFormatConfig, *, le
     if error < 0 or submitted < 0:
         return None
     seconds = config.date_seconds
-    text = _RECEIPT_TEXT % (
-        message_id, submitted, _DELIVERED_FIELD[state], format_receipt_date(message.submitted_at, seconds=seconds),
+    text = RECEIPT_TEXT % (
+        message_id, submitted, _DELIVERED[state], format_receipt_date(message.submitted_at, seconds=seconds),
         format_receipt_date(receipt.done_at, seconds=seconds), _STAT_WORDS[state], error, config.text_label,
         receipt.text[:_QUOTE.text_chars] or _QUOTE.empty_text,
     )

@@ -18,6 +18,7 @@ __all__ = [
     "ReceiptFormat",
     "render_id",
     "format_receipt",
+    "RECEIPT_TEXT",
     "ParsedReceipt",
     "parse_receipt",
 ]
@@ -130,10 +131,15 @@ def render_id(message_id: str, fmt: ReceiptFormat) -> str:
     return message_id
 
 
-def _count(name: str, value: int) -> str:
+# The receipt text (SMPP 3.4 Appendix B): id, sub, dlvrd, the two dates, stat, err, text. The counts
+# are zero-padded to 3 digits; larger values are written in full.
+RECEIPT_TEXT: Final = "id:%s sub:%03d dlvrd:%03d submit date:%s done date:%s stat:%s err:%03d %s:%s"
+
+
+def _count(name: str, value: int) -> int:
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
-    return f"{value:03d}"  # zero-padded to 3; larger values are written in full
+    return value
 
 
 def format_receipt(
@@ -157,16 +163,11 @@ def format_receipt(
     state = ReceiptState(state)
     if delivered is None:
         delivered = 1 if state.is_success else 0
-    excerpt = text[: fmt.text_chars] or fmt.empty_text
-    return (
-        f"id:{render_id(message_id, fmt)}"
-        f" sub:{_count('submitted', submitted)}"
-        f" dlvrd:{_count('delivered', delivered)}"
-        f" submit date:{format_receipt_date(submit_date, seconds=fmt.date_seconds)}"
-        f" done date:{format_receipt_date(done_date, seconds=fmt.date_seconds)}"
-        f" stat:{stat_word(state)}"
-        f" err:{_count('error', error)}"
-        f" {fmt.text_label}:{excerpt}"
+    return RECEIPT_TEXT % (
+        render_id(message_id, fmt), _count("submitted", submitted), _count("delivered", delivered),
+        format_receipt_date(submit_date, seconds=fmt.date_seconds),
+        format_receipt_date(done_date, seconds=fmt.date_seconds), stat_word(state), _count("error", error),
+        fmt.text_label, text[: fmt.text_chars] or fmt.empty_text,
     )
 
 

@@ -276,11 +276,10 @@ class SmppConnection(asyncio.Protocol):
         if not result.respond:
             self.session.forget(pdu.sequence_number)
             return
-        if not (result.status or result.nack or result.omit_body or fields) and result.latency <= 0:
+        if result.latency <= 0 and not (result.status or result.nack or result.omit_body or fields):
             # The common answer, encoded straight from the id (no response Pdu).
             self.session.respond_with_id(pdu.command_id | RESPONSE_BIT, pdu.sequence_number, result.message_id)
-            if result.message is not None:
-                result.message.responded_at = result.message.submitted_at
+            self._responded_now(result)
             return
         if result.nack:
             response: Pdu = GenericNack(sequence_number=pdu.sequence_number, command_status=result.status or Status.ESME_RSYSERR)
@@ -293,8 +292,12 @@ class SmppConnection(asyncio.Protocol):
                                               result.message)
         else:
             self._respond(response, result.omit_body)
-            if result.message is not None:
-                result.message.responded_at = result.message.submitted_at
+            self._responded_now(result)
+
+    @staticmethod
+    def _responded_now(result: SubmitResult) -> None:
+        if result.message is not None:
+            result.message.responded_at = result.message.submitted_at  # answered in the same turn
 
     def _respond(self, response: Pdu, omit_body: bool) -> None:
         if omit_body:
