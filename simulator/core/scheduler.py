@@ -1,9 +1,10 @@
-"""One timer heap for the whole carrier: every delayed action (receipts, expiries, retries) goes through it."""
+"""One timer queue for the whole carrier: every delayed action (receipts, expiries, retries) goes through it."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from heapq import heapify, heappop, heappush
 from typing import Any, Callable
 
@@ -14,7 +15,7 @@ __all__ = ["Scheduler", "Timer"]
 _log = logging.getLogger("carrier_sim.scheduler")
 
 # Entry layout: [when, seq, callback, args]. A mutable list so cancel() can
-# blank the callback in place (lazy deletion) without searching the heap;
+# blank the callback in place (lazy deletion) without searching the queue;
 # ``seq`` is unique, so comparisons never reach the callback.
 _WHEN = 0
 _CB = 2
@@ -23,6 +24,10 @@ _ARGS = 3
 # The driver serves deadlines with this granularity (seconds): receipts due within the same
 # millisecond are sent in one batch, and the loop is woken at most ~1,000 times a second.
 RESOLUTION = 0.001
+# Timers are kept in one FIFO bucket per millisecond of deadline (a hashed timing wheel with a
+# heap of its occupied slots), so a receipt costs an append, not a push through a heap of every
+# pending receipt; the heap only sees a new millisecond.
+_TICKS_PER_SECOND = 1000
 
 
 class Timer:
@@ -51,7 +56,7 @@ class Timer:
             return False
         entry[_CB] = None
         # Drop the args now: receipts hold message objects and a cancelled
-        # entry can sit in the heap until its deadline.
+        # entry can sit in its bucket until its deadline.
         entry[_ARGS] = ()
         self._scheduler._cancelled_one()
         return True
@@ -62,24 +67,27 @@ class Timer:
 
 
 class Scheduler:
-    """A binary heap of timers, driven by one event-loop timer that ``run()`` keeps armed.
+    """Timers in millisecond buckets, driven by one event-loop timer that ``run()`` keeps armed.
 
-    Callbacks are plain synchronous functions run on the event loop thread;
-    to do async work, a callback should create a task itself. Not thread-safe:
-    schedule and cancel only from the loop thread. A callback that keeps
-    rescheduling itself at or before ``now`` makes an unbounded ``run_due()``
-    loop forever; the ``run()`` driver always passes a limit, so it yields.
+    Timers fire in (deadline, insertion) order, exactly, whatever their bucket. Callbacks are plain
+    synchronous functions run on the event loop thread; to do async work, a callback should create a
+    task itself. Not thread-safe: schedule and cancel only from the loop thread. A callback that
+    keeps rescheduling itself at or before ``now`` makes an unbounded ``run_due()`` loop forever;
+    the ``run()`` driver always passes a limit, so it yields.
     """
 
-    __slots__ = ("_clock", "_now", "_heap", "_seq", "_cancelled", "_running", "_loop", "_handle", "_armed_at",
-                 "_batch")
+    __slots__ = ("_clock", "_now", "_buckets", "_ticks", "_unsorted", "_size", "_seq", "_cancelled", "_running",
+                 "_loop", "_handle", "_armed_at", "_batch")
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._now = clock.now  # bound once: read on every call_later/run_due
-        self._heap: list[list[Any]] = []
+        self._buckets: dict[int, deque[list[Any]]] = {}  # millisecond tick -> its entries
+        self._ticks: list[int] = []  # heap of the ticks that have a bucket
+        self._unsorted: set[int] = set()  # buckets an entry joined out of deadline order
+        self._size = 0  # entries in the buckets, cancelled ones included
         self._seq = 0
-        self._cancelled = 0  # cancelled entries still in the heap
+        self._cancelled = 0  # cancelled entries still in a bucket
         self._running = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.Handle | None = None
@@ -95,34 +103,64 @@ class Scheduler:
 
     def __len__(self) -> int:
         """Number of live (not cancelled, not yet fired) timers."""
-        return len(self._heap) - self._cancelled
+        return self._size - self._cancelled
 
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
         """Run ``callback(*args)`` once the monotonic clock reaches ``when``."""
-        heap = self._heap
+        try:
+            tick = int(when * _TICKS_PER_SECOND)
+        except (OverflowError, ValueError):
+            raise ValueError(f"a timer's deadline must be a finite number, not {when!r}") from None
         seq = self._seq
         self._seq = seq + 1
         entry = [when, seq, callback, args]
-        # Only a new earliest deadline can need the driver sooner; the common case (a receipt
-        # later than what is already queued) costs nothing more than the push.
-        earliest = not heap or when < heap[0][_WHEN]
-        heappush(heap, entry)
-        if earliest and self._loop is not None:
-            self._arm(when)
+        self._size += 1
+        bucket = self._buckets.get(tick)
+        if bucket is not None:
+            if when < bucket[-1][_WHEN]:
+                self._unsorted.add(tick)
+            bucket.append(entry)
+            # Only the earliest bucket can need the driver sooner; the common case (a receipt
+            # later than what is already queued) costs nothing more than the append.
+            if tick == self._ticks[0] and self._loop is not None:
+                self._arm(when)
+        else:
+            ticks = self._ticks
+            self._buckets[tick] = deque((entry,))
+            earliest = not ticks or tick < ticks[0]
+            heappush(ticks, tick)
+            if earliest and self._loop is not None:
+                self._arm(when)
         return Timer(entry, self)
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
         """Run ``callback(*args)`` ``delay`` seconds from now."""
         return self.call_at(self._now() + delay, callback, *args)
 
+    def _first_bucket(self) -> deque[list[Any]] | None:
+        """The earliest bucket in (when, seq) order, cancelled entries dropped from its front."""
+        ticks = self._ticks
+        buckets = self._buckets
+        while ticks:
+            tick = ticks[0]
+            bucket = buckets[tick]
+            if tick in self._unsorted:
+                self._unsorted.discard(tick)
+                bucket = buckets[tick] = deque(sorted(bucket))
+            while bucket and bucket[0][_CB] is None:
+                bucket.popleft()
+                self._size -= 1
+                self._cancelled -= 1
+            if bucket:
+                return bucket
+            del buckets[tick]
+            heappop(ticks)
+        return None
+
     def next_deadline(self) -> float | None:
         """Earliest live deadline, or None when nothing is scheduled."""
-        heap = self._heap
-        # Drop cancelled entries from the top so the answer is a live timer.
-        while heap and heap[0][_CB] is None:
-            heappop(heap)
-            self._cancelled -= 1
-        return heap[0][_WHEN] if heap else None
+        bucket = self._first_bucket()
+        return bucket[0][_WHEN] if bucket is not None else None
 
     def run_due(self, now: float | None = None, *, limit: int | None = None) -> int:
         """Run every timer due at ``now`` (default: clock.now()) in (when, seq) order.
@@ -136,13 +174,24 @@ class Scheduler:
             raise ValueError("limit must be >= 0")
         if now is None:
             now = self._now()
-        heap = self._heap  # compaction mutates in place, so this stays valid
         count = 0
-        while heap and count != limit:
-            entry = heap[0]
+        ticks = self._ticks
+        buckets = self._buckets
+        unsorted = self._unsorted
+        while ticks and count != limit:
+            tick = ticks[0]
+            bucket = buckets[tick]
+            if tick in unsorted:
+                unsorted.discard(tick)
+                bucket = buckets[tick] = deque(sorted(bucket))
+            entry = bucket[0]
             if entry[_WHEN] > now:
                 break
-            heappop(heap)
+            bucket.popleft()
+            self._size -= 1
+            if not bucket:
+                del buckets[tick]
+                heappop(ticks)
             callback = entry[_CB]
             if callback is None:
                 self._cancelled -= 1
@@ -161,16 +210,20 @@ class Scheduler:
 
     def clear(self) -> None:
         """Drop every timer; outstanding Timer handles become no-ops."""
-        for entry in self._heap:
-            entry[_CB] = None
-            entry[_ARGS] = ()
-        self._heap.clear()
+        for bucket in self._buckets.values():
+            for entry in bucket:
+                entry[_CB] = None
+                entry[_ARGS] = ()
+        self._buckets.clear()
+        self._ticks.clear()
+        self._unsorted.clear()
+        self._size = 0
         self._cancelled = 0
         # A sleeping driver can recompute (it will now wait indefinitely).
         self.wake()
 
     def wake(self) -> None:
-        """Make the ``run()`` driver re-check the heap now (clock listener / cleared heap)."""
+        """Make the ``run()`` driver re-check the queue now (clock listener / cleared queue)."""
         loop = self._loop
         if loop is not None and self._armed_at != float("-inf"):
             if self._handle is not None:
@@ -180,13 +233,20 @@ class Scheduler:
 
     def _cancelled_one(self) -> None:
         self._cancelled += 1
-        heap = self._heap
         # Compact once dead entries dominate, so mass cancellation (e.g. an
-        # unbind dropping pending receipts) cannot grow the heap unboundedly.
+        # unbind dropping pending receipts) cannot grow the queue unboundedly.
         # Amortised O(1) per cancel because the counter resets to zero.
-        if self._cancelled * 2 > len(heap):
-            heap[:] = [e for e in heap if e[_CB] is not None]
-            heapify(heap)
+        if self._cancelled * 2 > self._size:
+            # In place: a run_due() in progress holds these containers.
+            buckets = self._buckets
+            live_buckets = {tick: live for tick, bucket in buckets.items()
+                            if (live := deque(e for e in bucket if e[_CB] is not None))}
+            buckets.clear()
+            buckets.update(live_buckets)
+            self._ticks[:] = buckets
+            heapify(self._ticks)
+            self._unsorted &= buckets.keys()
+            self._size -= self._cancelled
             self._cancelled = 0
 
     async def run(self, *, batch: int = 1000) -> None:

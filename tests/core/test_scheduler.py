@@ -95,7 +95,7 @@ def test_cancel_drops_args_reference(sched: Scheduler) -> None:
     t = sched.call_at(1.0, lambda _: None, payload)
     sched.call_at(2.0, lambda: None)
     t.cancel()
-    assert all(payload not in entry[3] for entry in sched._heap)
+    assert all(payload not in entry[3] for bucket in sched._buckets.values() for entry in bucket)
 
 
 def test_next_deadline_skips_cancelled(sched: Scheduler) -> None:
@@ -123,10 +123,10 @@ def test_compaction_when_cancelled_exceed_half(sched: Scheduler) -> None:
     for t in timers[:50]:
         t.cancel()
     # Exactly half cancelled: not yet compacted.
-    assert len(sched._heap) == 100
+    assert sched._size == 100
     timers[50].cancel()
     # More than half: dead entries removed.
-    assert len(sched._heap) == 49
+    assert sched._size == 49
     assert len(sched) == 49
     assert sched._cancelled == 0
     assert sched.next_deadline() == 51.0
@@ -146,7 +146,8 @@ def test_mass_cancel_bounds_heap(sched: Scheduler) -> None:
     for i in range(10_000):
         sched.call_at(float(i), lambda: None).cancel()
     assert len(sched) == 0
-    assert len(sched._heap) <= 1
+    assert sched._size <= 1
+    assert len(sched._buckets) <= 1
 
 
 def test_exception_is_logged_and_isolated(
@@ -448,3 +449,67 @@ def test_a_zero_delay_timer_added_by_a_callback_leaves_one_driver(use_uvloop: bo
     assert ran > 50, "the zero-delay timers ran"
     # Two or three wake-ups a tick (the tick, its flush, at most one early): well under a thousand.
     assert fired < 6 * ran, f"{fired} wake-ups for {ran} ticks: more than one driver"
+
+
+_OPERATIONS = st.lists(
+    st.one_of(
+        # Deadlines a few milliseconds apart with sub-millisecond offsets, so buckets are shared,
+        # filled out of order and cut part-way by run_due().
+        st.tuples(st.just("add"), st.integers(0, 40).map(lambda n: n * 0.00025)),
+        st.tuples(st.just("cancel"), st.integers(0, 200)),
+        st.tuples(st.just("run"), st.integers(0, 40).map(lambda n: n * 0.00025),
+                  st.none() | st.integers(0, 5)),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(operations=_OPERATIONS)
+def test_buckets_fire_exactly_as_a_sorted_queue(operations: list[tuple]) -> None:
+    # The model: every live timer in one list, fired in (when, insertion) order.
+    sched = Scheduler(ManualClock())
+    fired: list[int] = []
+    model_fired: list[int] = []
+    timers = []
+    live: dict[int, float] = {}
+    for operation in operations:
+        if operation[0] == "add":
+            index = len(timers)
+            timers.append(sched.call_at(operation[1], fired.append, index))
+            live[index] = operation[1]
+        elif operation[0] == "cancel":
+            if operation[1] < len(timers):
+                assert timers[operation[1]].cancel() == (operation[1] in live)
+                live.pop(operation[1], None)
+        else:
+            _, now, limit = operation
+            due = sorted((when, index) for index, when in live.items() if when <= now)[:limit]
+            assert sched.run_due(now, limit=limit) == len(due)
+            for _, index in due:
+                model_fired.append(index)
+                del live[index]
+        assert fired == model_fired
+        assert len(sched) == len(live)
+        expected_next = min(live.values(), default=None)
+        assert sched.next_deadline() == expected_next
+
+
+def test_a_callback_adding_an_earlier_timer_in_the_same_bucket_runs_it_in_order(sched: Scheduler) -> None:
+    fired: list[str] = []
+
+    def first() -> None:
+        fired.append("first")
+        sched.call_at(0.0004, fired.append, "added")  # before "last", in the bucket being run
+
+    sched.call_at(0.0002, first)
+    sched.call_at(0.0008, fired.append, "last")
+    assert sched.run_due(0.0009) == 3
+    assert fired == ["first", "added", "last"]
+
+
+@pytest.mark.parametrize("when", [float("inf"), float("-inf"), float("nan")])
+def test_a_deadline_that_is_not_a_finite_number_is_refused(sched: Scheduler, when: float) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        sched.call_at(when, lambda: None)
+    assert len(sched) == 0
