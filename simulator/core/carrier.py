@@ -33,6 +33,9 @@ RECEIPT_MASK = 0x03
 RECEIPT_ANY = 0x01
 RECEIPT_FAILURE = 0x02
 INTERMEDIATE = 0x10
+# Read for every message, bound once: an Enum class lookup goes through EnumType.__getattr__'s slot.
+_OK = int(Status.ESME_ROK)
+_DELIVERED, _DELETED = MessageState.DELIVERED, MessageState.DELETED
 
 
 @dataclass(slots=True)
@@ -159,7 +162,7 @@ class Carrier:
         slow = self.faults.take("submit_latency", self.clock.now(), system_id, destination) if self.faults.faults else None
         if slow is not None:
             latency += slow.latency
-        if decision.status != Status.ESME_ROK:
+        if decision.status != _OK:
             metrics.submitted(decision.status)
             return SubmitResult(decision.status, latency=latency, respond=decision.respond,
                                 nack=decision.nack, omit_body=decision.omit_body)
@@ -181,7 +184,7 @@ class Carrier:
         senders[(destination, sub.source)] = system_id
         if len(senders) > 100_000:
             senders.popitem(last=False)  # bounded: the oldest conversation is forgotten first
-        metrics.submitted(Status.ESME_ROK)
+        metrics.submitted(_OK)
 
         if sub.registered_delivery & INTERMEDIATE:
             self.scheduler.call_later(0.0, self._intermediate, message)
@@ -194,7 +197,7 @@ class Carrier:
             latency = max(latency, outcome.delay + 0.05)
         if latency > 0:
             metrics.observe("submit_response", latency)
-        return SubmitResult(Status.ESME_ROK, message.id, latency, decision.respond, decision.nack,
+        return SubmitResult(_OK, message.id, latency, decision.respond, decision.nack,
                             decision.omit_body, message)
 
     def _refusal(self, account: Account, destination: str, opted_out: bool) -> SubmitResult | None:
@@ -320,9 +323,9 @@ class Carrier:
         done = first.due_at or self.clock.wall()
         self._pending[first.system_id] = max(0, self._pending.get(first.system_id, 0) - len(messages))
         if len(messages) == 1:
-            live = messages if first.state is not MessageState.DELETED else []
+            live = messages if first.state is not _DELETED else []
         else:
-            live = [m for m in messages if m.state is not MessageState.DELETED]
+            live = [m for m in messages if m.state is not _DELETED]
         if not live:
             return
         for message in live:
@@ -330,12 +333,12 @@ class Carrier:
             message.error = outcome.err
             message.network_error = outcome.network_error
             message.final_at = done  # the history's "final" step, implied by final_at and due_at
-            if outcome.state is MessageState.DELETED:
+            if outcome.state is _DELETED:
                 # Implied steps skip DELETED (a cancellation logs its own): a scenario's DELETED is logged.
                 message.log(done, "final", outcome.state.name)
         self.metrics.finished(outcome.state)
         self.metrics.observe("delivery", done - live[0].submitted_at)
-        if outcome.state is MessageState.DELIVERED:
+        if outcome.state is _DELIVERED:
             self._hand_over(live)
         self._send_receipts(live, outcome, done)
 

@@ -49,6 +49,10 @@ from .times import SmppTimeError, format_absolute, parse_smpp_time
 from .tlv import Tag
 
 _log = logging.getLogger("carrier_sim.smpp")
+# Enum members read for every PDU, bound once (see session.py: Enum class lookups are slow).
+_BOUND, _CLOSED = State.BOUND, State.CLOSED
+_SUBMIT_SM, _DATA_SM, _DELIVER_SM = int(CommandId.SUBMIT_SM), int(CommandId.DATA_SM), int(CommandId.DELIVER_SM)
+_ENQUIRE_LINK = int(CommandId.ENQUIRE_LINK)
 _bind_ids = count(1)
 _DEFAULT_RECEIPTS = AccountConfig(system_id="x").receipts
 
@@ -177,7 +181,7 @@ class SmppConnection(asyncio.Protocol):
 
     def _request(self, pdu: Pdu) -> None:
         command_id = pdu.command_id
-        if command_id == CommandId.SUBMIT_SM or command_id == CommandId.DATA_SM:
+        if command_id == _SUBMIT_SM or command_id == _DATA_SM:
             self._submit(pdu)  # type: ignore[arg-type]
         elif command_id == CommandId.SUBMIT_MULTI:
             self._submit_multi(pdu)  # type: ignore[arg-type]
@@ -307,7 +311,7 @@ class SmppConnection(asyncio.Protocol):
             self.session.respond(response)
 
     def _respond_later(self, response: Pdu, omit_body: bool, message: Message | None) -> None:
-        if self.session.state is State.CLOSED:
+        if self.session.state is _CLOSED:
             return
         self._respond(response, omit_body)
         if message is not None:
@@ -363,15 +367,15 @@ class SmppConnection(asyncio.Protocol):
         if isinstance(context, Delivery):
             self._sent.pop(event.pdu.sequence_number, None)
             status = event.pdu.command_status
-            ok = status == Status.ESME_ROK and not isinstance(event.pdu, GenericNack)
+            ok = not status and not isinstance(event.pdu, GenericNack)
             self.carrier.outbox.settle(context, self, ok, "" if ok else f"answered 0x{status:02X}")
-        elif event.request_command_id == CommandId.ENQUIRE_LINK:
+        elif event.request_command_id == _ENQUIRE_LINK:
             self.enquire_sent_at = None
 
     # ------------------------------------------------------------------ outbox endpoint
 
     def has_capacity(self) -> bool:
-        return self.session.state is State.BOUND and len(self._sent) < self.config.deliver_window
+        return self.session.state is _BOUND and len(self._sent) < self.config.deliver_window
 
     def offer(self, delivery: Delivery) -> None:
         account = self.carrier.accounts.get(self.mailbox)
@@ -381,7 +385,7 @@ class SmppConnection(asyncio.Protocol):
                 if isinstance(item, Receipt) else None)
         try:
             if body is not None:
-                sequence = self.session.send_encoded(CommandId.DELIVER_SM, body, delivery)
+                sequence = self.session.send_encoded(_DELIVER_SM, body, delivery)
             else:
                 sequence = self.session.send_request(deliveries.build(item, receipts, legacy=self.session.legacy),
                                                      delivery)
@@ -406,7 +410,7 @@ class SmppConnection(asyncio.Protocol):
         data = self.session.data_to_send()
         if data and not transport.is_closing():
             transport.write(data)
-        if self.session.state is State.CLOSED and not transport.is_closing():
+        if self.session.state is _CLOSED and not transport.is_closing():
             transport.close()
 
     # ------------------------------------------------------------------ housekeeping
@@ -426,7 +430,7 @@ class SmppConnection(asyncio.Protocol):
             context = session.expire(sequence)
             if isinstance(context, Delivery):
                 self.carrier.outbox.settle(context, self, False, "no deliver_sm_resp")
-        if session.state is State.BOUND:
+        if session.state is _BOUND:
             idle = now - self.last_received
             if config.inactivity_timeout and idle > config.inactivity_timeout:
                 _log.info("bind %s: inactive for %.0fs; unbinding", self.id, idle)
@@ -447,7 +451,7 @@ class SmppConnection(asyncio.Protocol):
         self.flush()
 
     def unbind(self) -> None:
-        if self.session.state is State.BOUND:
+        if self.session.state is _BOUND:
             self.session.unbind()
             self.enquire_sent_at = None
             self.flush()
@@ -557,7 +561,7 @@ class SmppServer:
     def apply_scenario(self) -> None:
         """Called when the scenario switches or a phase starts or ends."""
         for connection in list(self.connections):
-            if connection.session.state is State.BOUND:
+            if connection.session.state is _BOUND:
                 connection.apply_scenario()
                 connection.flush()
         scenario = self.carrier.scenario
@@ -575,7 +579,7 @@ class SmppServer:
         for connection in list(self.connections):
             if system_id is not None and connection.session.system_id != system_id:
                 continue
-            if connection.session.state is not State.BOUND:
+            if connection.session.state is not _BOUND:
                 continue
             kicked += 1
             if drop:
@@ -585,7 +589,7 @@ class SmppServer:
         return kicked
 
     def binds(self) -> list[SmppConnection]:
-        return [c for c in self.connections if c.session.state is State.BOUND]
+        return [c for c in self.connections if c.session.state is _BOUND]
 
     def find(self, bind_id: str) -> SmppConnection | None:
         for connection in self.connections:
