@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from heapq import heapify, heappop, heappush
 from typing import Any, Callable
 
@@ -28,6 +27,9 @@ RESOLUTION = 0.001
 # heap of its occupied slots), so a receipt costs an append, not a push through a heap of every
 # pending receipt; the heap only sees a new millisecond.
 _TICKS_PER_SECOND = 1000
+# A bucket is a list: [index of its next entry, entry, entry, ...]. A list, not a deque: a deque
+# costs 760 bytes, and with spread-out deadlines most buckets hold one timer.
+_FIRST = 1
 
 
 class Timer:
@@ -82,7 +84,7 @@ class Scheduler:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._now = clock.now  # bound once: read on every call_later/run_due
-        self._buckets: dict[int, deque[list[Any]]] = {}  # millisecond tick -> its entries
+        self._buckets: dict[int, list[Any]] = {}  # millisecond tick -> [next index, entries...]
         self._ticks: list[int] = []  # heap of the ticks that have a bucket
         self._unsorted: set[int] = set()  # buckets an entry joined out of deadline order
         self._size = 0  # entries in the buckets, cancelled ones included
@@ -117,7 +119,7 @@ class Scheduler:
         self._size += 1
         bucket = self._buckets.get(tick)
         if bucket is not None:
-            if when < bucket[-1][_WHEN]:
+            if when < bucket[-1][_WHEN]:  # a bucket is removed once used up, so [-1] is still waiting
                 self._unsorted.add(tick)
             bucket.append(entry)
             # Only the earliest bucket can need the driver sooner; the common case (a receipt
@@ -126,7 +128,7 @@ class Scheduler:
                 self._arm(when)
         else:
             ticks = self._ticks
-            self._buckets[tick] = deque((entry,))
+            self._buckets[tick] = [_FIRST, entry]
             earliest = not ticks or tick < ticks[0]
             heappush(ticks, tick)
             if earliest and self._loop is not None:
@@ -137,30 +139,33 @@ class Scheduler:
         """Run ``callback(*args)`` ``delay`` seconds from now."""
         return self.call_at(self._now() + delay, callback, *args)
 
-    def _first_bucket(self) -> deque[list[Any]] | None:
-        """The earliest bucket in (when, seq) order, cancelled entries dropped from its front."""
+    def _sort(self, tick: int, bucket: list[Any]) -> None:
+        """Put the waiting part of a bucket an entry joined out of order back in (when, seq) order."""
+        self._unsorted.discard(tick)
+        bucket[bucket[0]:] = sorted(bucket[bucket[0]:])
+
+    def next_deadline(self) -> float | None:
+        """Earliest live deadline, or None when nothing is scheduled."""
         ticks = self._ticks
         buckets = self._buckets
         while ticks:
             tick = ticks[0]
             bucket = buckets[tick]
             if tick in self._unsorted:
-                self._unsorted.discard(tick)
-                bucket = buckets[tick] = deque(sorted(bucket))
-            while bucket and bucket[0][_CB] is None:
-                bucket.popleft()
+                self._sort(tick, bucket)
+            index = bucket[0]
+            size = len(bucket)
+            # Drop cancelled entries from the front so the answer is a live timer.
+            while index < size and bucket[index][_CB] is None:
+                index += 1
                 self._size -= 1
                 self._cancelled -= 1
-            if bucket:
-                return bucket
+            bucket[0] = index
+            if index < size:
+                return bucket[index][_WHEN]
             del buckets[tick]
             heappop(ticks)
         return None
-
-    def next_deadline(self) -> float | None:
-        """Earliest live deadline, or None when nothing is scheduled."""
-        bucket = self._first_bucket()
-        return bucket[0][_WHEN] if bucket is not None else None
 
     def run_due(self, now: float | None = None, *, limit: int | None = None) -> int:
         """Run every timer due at ``now`` (default: clock.now()) in (when, seq) order.
@@ -182,16 +187,18 @@ class Scheduler:
             tick = ticks[0]
             bucket = buckets[tick]
             if tick in unsorted:
-                unsorted.discard(tick)
-                bucket = buckets[tick] = deque(sorted(bucket))
-            entry = bucket[0]
+                self._sort(tick, bucket)
+            index = bucket[0]
+            entry = bucket[index]
             if entry[_WHEN] > now:
                 break
-            bucket.popleft()
+            index += 1
             self._size -= 1
-            if not bucket:
+            if index == len(bucket):
                 del buckets[tick]
                 heappop(ticks)
+            else:
+                bucket[0] = index
             callback = entry[_CB]
             if callback is None:
                 self._cancelled -= 1
@@ -211,7 +218,7 @@ class Scheduler:
     def clear(self) -> None:
         """Drop every timer; outstanding Timer handles become no-ops."""
         for bucket in self._buckets.values():
-            for entry in bucket:
+            for entry in bucket[bucket[0]:]:
                 entry[_CB] = None
                 entry[_ARGS] = ()
         self._buckets.clear()
@@ -239,8 +246,8 @@ class Scheduler:
         if self._cancelled * 2 > self._size:
             # In place: a run_due() in progress holds these containers.
             buckets = self._buckets
-            live_buckets = {tick: live for tick, bucket in buckets.items()
-                            if (live := deque(e for e in bucket if e[_CB] is not None))}
+            live_buckets = {tick: [_FIRST, *live] for tick, bucket in buckets.items()
+                            if (live := [e for e in bucket[bucket[0]:] if e[_CB] is not None])}
             buckets.clear()
             buckets.update(live_buckets)
             self._ticks[:] = buckets
