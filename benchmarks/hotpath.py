@@ -4,8 +4,9 @@
 codec and carrier) through a recording transport, on a manual clock: window-sized batches of
 submit_sm in, submit_sm_resp out; the clock moved past the receipt delay, the scheduler fired,
 deliver_sm out and deliver_sm_resp in. It reports CPU microseconds per message for each half.
-What it leaves out -- epoll, the read and write syscalls -- is what the socket benchmark
-(`python -m benchmarks run`) adds; the difference between the two is the I/O's share.
+What it leaves out -- epoll, the read and write syscalls, and sleeping between them -- is what the
+socket benchmark (`python -m benchmarks run`) adds. `--pause` measures the sleeping part: the same
+submits with a sleep between windows, as a server waits for its next read.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import struct
 import sys
 import time
 from typing import Any
 
 from benchmarks import report
+from benchmarks.run import seconds
 from benchmarks.server import scenario_yaml
 from benchmarks.smpp_client import (
     BIND_TRANSCEIVER,
@@ -183,7 +186,31 @@ def run_interleaved(config, scenario, messages: int, window: int, rate: float) -
     return cpu
 
 
-def run(messages: int, window: int, rounds: int, rate: float = 5000.0) -> dict[str, Any]:
+def run_paused(config, scenario, messages: int, window: int, pause: float) -> tuple[float, float]:
+    """The submit half again, sleeping `pause` between windows, as a server waits for its next read.
+
+    Returns the (user, system) CPU seconds. Against `run_phased`'s submit half this shows what each
+    wake-up costs in CPU: the code is the same, only the sleeps between the batches are new.
+    """
+    clock = ManualClock()
+    carrier = Carrier(config, clock=clock, scenario=scenario)
+    connection, transport = _connect(carrier)
+    batches = _batches(messages, window)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    responses = 0
+    for batch in batches:
+        connection.data_received(batch)
+        connection.flush()
+        responses += sum(1 for p in split_pdus(transport.take()) if p[2] == SUBMIT_SM_RESP)
+        time.sleep(pause)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    if responses != messages:
+        raise SystemExit(f"expected {messages} responses, got {responses}")
+    connection.connection_lost(None)
+    return after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+
+
+def run(messages: int, window: int, rounds: int, rate: float = 5000.0, pause: float = 0.0) -> dict[str, Any]:
     config = parse_config("smpp: {window: %d}\n" % max(window, 10))
     scenario = parse_scenario(scenario_yaml(2.0))
     tune_gc()  # as `carrier-sim serve` does
@@ -195,9 +222,23 @@ def run(messages: int, window: int, rounds: int, rate: float = 5000.0) -> dict[s
             best[key] = min(best.get(key, value), value)
     per = {key: round(value / messages * 1e6, 2) for key, value in best.items()}
     per["total"] = round(per["submit"] + per["receipt"], 2)
-    return {"benchmark": "hotpath", "messages": messages, "window": window, "rounds": rounds, "rate": rate,
-            "cpu_us_per_message": per, "cpu_ms_per_1k_messages": per["total"],
-            "cpu_ms_per_1k_messages_interleaved": per["interleaved"]}
+    result = {"benchmark": "hotpath", "messages": messages, "window": window, "rounds": rounds, "rate": rate,
+              "cpu_us_per_message": per, "cpu_ms_per_1k_messages": per["total"],
+              "cpu_ms_per_1k_messages_interleaved": per["interleaved"]}
+    if pause > 0:
+        # Paused messages are fewer (the sleeps take wall time); the best of the rounds, as above.
+        paused_messages = max(window, min(messages, int(2.0 / pause) * window))
+        user, system = min((run_paused(config, scenario, paused_messages, window, pause) for _ in range(rounds)), key=sum)
+        paused = (user + system) / paused_messages * 1e6
+        wakeups = -(-paused_messages // window)
+        result["paused"] = {
+            "pause_s": pause, "messages": paused_messages, "wakeups": wakeups,
+            "submit_us_per_message": round(paused, 2),
+            "user_us_per_message": round(user / paused_messages * 1e6, 2),
+            "system_us_per_message": round(system / paused_messages * 1e6, 2),
+            "extra_us_per_wakeup": round((paused - per["submit"]) * paused_messages / wakeups, 1),
+        }
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="best of this many runs")
     parser.add_argument("--rate", type=float, default=5000.0, help="interleaved: submits per (simulated) second")
+    parser.add_argument("--pause", type=seconds, default=0.0,
+                        help="also run the submit half sleeping this long between windows (e.g. 0.5ms): "
+                             "the CPU each wake-up costs")
     parser.add_argument("--json", action="store_true", help="print the JSON instead of the table")
     parser.add_argument("--out", help="JSON file (default benchmarks/results/hotpath-<timestamp>.json)")
     args = parser.parse_args(argv)
@@ -215,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         uvloop = None
 
     async def measure() -> dict[str, Any]:
-        return run(args.messages, args.window, args.rounds, args.rate)  # SmppConnection needs a running loop
+        return run(args.messages, args.window, args.rounds, args.rate, args.pause)  # SmppConnection needs a running loop
 
     result = (uvloop.run if uvloop else asyncio.run)(measure())
     result["machine"] = report.machine()
@@ -230,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  total                                                   {per['total']:7.2f} us/msg"
               f"  = {per['total']:.1f} ms per 1,000")
         print(f"  interleaved at {args.rate:,.0f}/s (receipts fire between submits)    {per['interleaved']:7.2f} us/msg")
+        if "paused" in result:
+            paused = result["paused"]
+            print(f"  submit, sleeping {paused['pause_s'] * 1e3:g} ms between windows          "
+                  f"{paused['submit_us_per_message']:7.2f} us/msg (user {paused['user_us_per_message']:.2f}, "
+                  f"system {paused['system_us_per_message']:.2f})")
+            print(f"  so each wake-up costs about {paused['extra_us_per_wakeup']:,.0f} us of CPU more")
         print(f"results: {path}")
     return 0
 

@@ -89,6 +89,20 @@ def test_hotpath(tmp_path):
     assert per["submit"] > 0 and per["receipt"] > 0 and per["interleaved"] > 0
     assert per["total"] == pytest.approx(per["submit"] + per["receipt"], abs=0.02)
     assert "nproc" in result["machine"] and "results:" in output
+    assert "paused" not in result  # only with --pause
+
+
+def test_hotpath_with_pauses_reports_the_cost_of_a_wake_up(tmp_path):
+    result, code, output = bench(tmp_path, "--messages", "300", "--window", "10", "--rounds", "1",
+                                 "--pause", "2ms", command="hotpath")
+    assert code == 0, output
+    paused = result["paused"]
+    assert paused["pause_s"] == 0.002 and paused["messages"] == 300 and paused["wakeups"] == 30
+    assert paused["submit_us_per_message"] == pytest.approx(
+        paused["user_us_per_message"] + paused["system_us_per_message"], abs=0.02)
+    expected = (paused["submit_us_per_message"] - result["cpu_us_per_message"]["submit"]) * 300 / 30
+    assert paused["extra_us_per_wakeup"] == pytest.approx(expected, abs=0.1)
+    assert "each wake-up costs" in output
 
 
 def test_paced(tmp_path):
