@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -51,18 +52,24 @@ def _serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         tune_gc()
         simulator = Simulator(config, scenario=scenario, worker=(args.worker_index, args.worker_count))
-        link = None
+        link = balancer = None
         if args.relay:
             from .core.relay import WorkerLink
+            from .smpp.balance import Balancer
 
             simulator.smpp.reuse_port = True
             link = WorkerLink(simulator.carrier, args.relay, args.worker_index)
             await link.start()
             simulator.smpp.relay = link
+            balancer = Balancer(os.path.dirname(args.relay), args.worker_index, args.worker_count)
+            balancer.start(simulator.smpp.adopt)
+            simulator.smpp.balancer = balancer
         announce = (lambda line: print(line, flush=True)) if args.worker_index == 0 else (lambda line: None)
         try:
             await simulator.run_until_signalled(announce)
         finally:
+            if balancer is not None:
+                balancer.stop()
             if link is not None:
                 await link.stop()
 

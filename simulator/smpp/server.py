@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 import struct
 from collections import OrderedDict
@@ -19,6 +20,7 @@ from simulator.core.outbox import Delivery
 from simulator.core.records import Message, Receipt
 
 from . import deliveries
+from .balance import Balancer
 from .codec import Leniency, encode
 from .pdu import (
     RESPONSE_BIT,
@@ -74,8 +76,9 @@ class BindInfo:
 class SmppConnection(asyncio.Protocol):
     """One client connection. As a bound receiver or transceiver it is also an outbox endpoint."""
 
-    def __init__(self, server: SmppServer) -> None:
+    def __init__(self, server: SmppServer, *, movable: bool = False) -> None:
         self.server = server
+        self.movable = movable  # just accepted from the plain listener: `serve --workers` may hand it over
         self.carrier = server.carrier
         self.config = server.config
         self.session = Session(server.session_config)
@@ -96,11 +99,18 @@ class SmppConnection(asyncio.Protocol):
         self._sent: OrderedDict[int, float] = OrderedDict()  # our deliver_sm sequence -> time sent
         self._flush_pending = False
         self._attached = False
+        self._counted = False  # in the worker balancer's load
         self.closed = asyncio.Event()
 
     # ------------------------------------------------------------------ transport events
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        balancer = self.server.balancer
+        if balancer is not None:
+            if self.movable and balancer.hand_off(transport):
+                return  # another worker serves it now
+            balancer.add()
+            self._counted = True
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if peer else "?"
@@ -121,6 +131,9 @@ class SmppConnection(asyncio.Protocol):
         self._flush_soon()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._counted and self.server.balancer is not None:
+            self._counted = False
+            self.server.balancer.remove()
         self.session.close()
         self._detach()
         self.server.connections.discard(self)
@@ -495,6 +508,8 @@ class SmppServer:
         self.violations = 0
         self.reuse_port = False  # set for `serve --workers N`: every worker listens on the same port
         self.relay = None  # a WorkerLink, when other workers may hold an account's binds
+        self.balancer: Balancer | None = None  # `serve --workers`: spreads new connections over the workers
+        self._adopting: set[asyncio.Task[Any]] = set()
         self._disconnects_done: set[float] = set()
         carrier.add_scenario_listener(self.apply_scenario)
 
@@ -503,7 +518,8 @@ class SmppServer:
         loop = asyncio.get_running_loop()
         config = self.config
         listening = []
-        server = await loop.create_server(lambda: SmppConnection(self), config.host, config.port, reuse_address=True,
+        server = await loop.create_server(lambda: SmppConnection(self, movable=True), config.host, config.port,
+                                          reuse_address=True,
                                           reuse_port=self.reuse_port or None, backlog=4096)
         self.servers.append(server)
         listening.append((config.host, server.sockets[0].getsockname()[1], False))
@@ -516,6 +532,18 @@ class SmppServer:
             self.servers.append(tls_server)
             listening.append((config.host, tls_server.sockets[0].getsockname()[1], True))
         return listening
+
+    def adopt(self, sock: socket.socket) -> None:
+        """Serve a connection another worker accepted and handed over (see balance.py)."""
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(loop.connect_accepted_socket(lambda: SmppConnection(self), sock))
+        self._adopting.add(task)
+        task.add_done_callback(self._adopted)
+
+    def _adopted(self, task: asyncio.Task[Any]) -> None:
+        self._adopting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.warning("could not serve a connection handed over by another worker: %s", task.exception())
 
     async def housekeeping(self) -> None:
         """Once a second, for every connection: timeouts, enquire_link, inactivity. Runs until cancelled."""
