@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -85,8 +86,4 @@ def _run(argv: list[str], workers: int) -> int:
     try:
         return asyncio.run(main())
     finally:
-        try:
-            os.unlink(path)
-            os.rmdir(directory)
-        except OSError:
-            pass
+        shutil.rmtree(directory, ignore_errors=True)  # the relay socket, the hand-off sockets, the loads

@@ -164,6 +164,10 @@ def test_binds_are_spread_evenly_over_the_workers(tmp_path) -> None:
             time.sleep(0.1)
         pids = _workers_of(process.pid)
         assert len(pids) == 2
+        with open(f"/proc/{pids[0]}/cmdline", "rb") as f:
+            arguments = f.read().decode().split("\0")
+        runtime = os.path.dirname(arguments[arguments.index("--relay") + 1])
+        assert {"relay.sock", "handoff-0.sock", "handoff-1.sock", "loads"} <= set(os.listdir(runtime))
 
         for n in range(8):  # by the kernel's hash alone, staying this even 8 times running has odds of 1 in 16
             clients.append(SmppTestClient(port, f"acct{n}", bind="transceiver"))
@@ -190,3 +194,4 @@ def test_binds_are_spread_evenly_over_the_workers(tmp_path) -> None:
             client.close()
         process.terminate()
         assert process.wait(20) == 0
+    assert not os.path.exists(runtime), "the workers' sockets and loads are removed when serve stops"
