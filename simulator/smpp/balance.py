@@ -49,10 +49,14 @@ class Balancer:
         self._loads: memoryview | None = None
         self._inbox: socket.socket | None = None
         self._outbox: socket.socket | None = None
-        self._adopt: Callable[[socket.socket], Any] | None = None
+        self._adopt: Callable[[socket.socket, int | None], Any] | None = None
 
-    def start(self, adopt: Callable[[socket.socket], Any]) -> None:
-        """Open the shared loads and this worker's inbox; `adopt(sock)` serves a connection handed over."""
+    def start(self, adopt: Callable[[socket.socket, int | None], Any]) -> None:
+        """Open the shared loads and this worker's inbox.
+
+        `adopt(sock, sender)` serves a connection worker `sender` handed over; the connection calls
+        `add(handed_by=sender)` once it is served, or `lost_in_transit(sender)` if it cannot be.
+        """
         size = self.count * self._row * _SLOT
         self._file = os.open(os.path.join(self.directory, "loads"), os.O_RDWR | os.O_CREAT, 0o600)
         if os.fstat(self._file).st_size < size:
@@ -103,10 +107,22 @@ class Balancer:
         in_flight = self._sent[worker] - loads[worker * self._row + 1 + self.index]
         return held + max(0, in_flight)
 
-    def add(self) -> None:
-        """A connection this worker serves (kept, adopted, or over TLS) has started."""
+    def add(self, handed_by: int | None = None) -> None:
+        """A connection this worker serves (kept, adopted, or over TLS) has started.
+
+        For one handed over by worker `handed_by` it also stops counting as in flight: held first,
+        so a worker reading in between sees one connection too many, never one too few.
+        """
+        loads = self._loads
+        if loads is not None:
+            loads[self.index * self._row] += 1
+            if handed_by is not None:
+                loads[self.index * self._row + 1 + handed_by] += 1
+
+    def lost_in_transit(self, handed_by: int) -> None:
+        """A connection handed over by `handed_by` that could not be served: no longer in flight."""
         if self._loads is not None:
-            self._loads[self.index * self._row] += 1
+            self._loads[self.index * self._row + 1 + handed_by] += 1
 
     def remove(self) -> None:
         """A connection counted by `add()` has ended."""
@@ -148,21 +164,19 @@ class Balancer:
         return True
 
     def _receive(self) -> None:
-        inbox = self._inbox
-        loads = self._loads
-        while inbox is not None and loads is not None:
+        while self._inbox is not None:
             try:
-                message, fds, _, _ = socket.recv_fds(inbox, 16, 8)
+                message, fds, _, _ = socket.recv_fds(self._inbox, 16, 8)
             except (BlockingIOError, InterruptedError):
                 return
             sender = message[0] if message and message[0] < self.count else None
-            if sender is not None:
-                loads[self.index * self._row + 1 + sender] += len(fds)
             for fd in fds:
                 sock = socket.socket(fileno=fd)
                 self.adopted += 1
                 try:
-                    self._adopt(sock)  # type: ignore[misc]
+                    self._adopt(sock, sender)  # type: ignore[misc]
                 except Exception:
                     _log.exception("could not serve a connection handed over by worker %s", sender)
                     sock.close()
+                    if sender is not None:
+                        self.lost_in_transit(sender)

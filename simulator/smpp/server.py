@@ -76,9 +76,10 @@ class BindInfo:
 class SmppConnection(asyncio.Protocol):
     """One client connection. As a bound receiver or transceiver it is also an outbox endpoint."""
 
-    def __init__(self, server: SmppServer, *, movable: bool = False) -> None:
+    def __init__(self, server: SmppServer, *, movable: bool = False, handed_by: int | None = None) -> None:
         self.server = server
         self.movable = movable  # just accepted from the plain listener: `serve --workers` may hand it over
+        self.handed_by = handed_by  # the worker that accepted it and handed it to this one
         self.carrier = server.carrier
         self.config = server.config
         self.session = Session(server.session_config)
@@ -109,7 +110,7 @@ class SmppConnection(asyncio.Protocol):
         if balancer is not None:
             if self.movable and balancer.hand_off(transport):
                 return  # another worker serves it now
-            balancer.add()
+            balancer.add(self.handed_by)
             self._counted = True
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport
         peer = transport.get_extra_info("peername")
@@ -533,17 +534,22 @@ class SmppServer:
             listening.append((config.host, tls_server.sockets[0].getsockname()[1], True))
         return listening
 
-    def adopt(self, sock: socket.socket) -> None:
-        """Serve a connection another worker accepted and handed over (see balance.py)."""
+    def adopt(self, sock: socket.socket, handed_by: int | None) -> None:
+        """Serve a connection worker `handed_by` accepted and handed over (see balance.py)."""
         loop = asyncio.get_running_loop()
-        task = loop.create_task(loop.connect_accepted_socket(lambda: SmppConnection(self), sock))
+        task = loop.create_task(loop.connect_accepted_socket(lambda: SmppConnection(self, handed_by=handed_by), sock))
         self._adopting.add(task)
-        task.add_done_callback(self._adopted)
 
-    def _adopted(self, task: asyncio.Task[Any]) -> None:
-        self._adopting.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.warning("could not serve a connection handed over by another worker: %s", task.exception())
+        def adopted(task: asyncio.Task[Any]) -> None:
+            self._adopting.discard(task)
+            if task.cancelled() or task.exception() is not None:
+                _log.warning("could not serve a connection handed over by worker %s: %s", handed_by,
+                             "cancelled" if task.cancelled() else task.exception())
+                sock.close()
+                if self.balancer is not None and handed_by is not None:
+                    self.balancer.lost_in_transit(handed_by)
+
+        task.add_done_callback(adopted)
 
     async def housekeeping(self) -> None:
         """Once a second, for every connection: timeouts, enquire_link, inactivity. Runs until cancelled."""
