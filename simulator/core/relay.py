@@ -1,7 +1,7 @@
 """Receipts and MOs across worker processes: a hub in the parent relays them to a worker where the account is bound.
 
-With `carrier-sim serve --workers N` the kernel spreads connections over N processes (SO_REUSEPORT),
-so an account's transmitter may be on one worker and its receiver on another. Each worker tells
+With `carrier-sim serve --workers N` connections are spread over N processes (SO_REUSEPORT, evened
+out by smpp/balance.py), so an account's transmitter may be on one worker and its receiver on another. Each worker tells
 the hub which accounts it has receiving binds for. A worker with no local receiver for an account
 attaches a RemoteEndpoint for it: the outbox hands the delivery over to the hub, which forwards it
 to a worker that has one, where it enters that worker's outbox like any local delivery (held,
