@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+import msgspec
+
 from simulator.smpp import text as sms_text
 
 
@@ -43,12 +45,16 @@ class MessageState(IntEnum):
         return self in (MessageState.ENROUTE, MessageState.ACCEPTED)
 
 
-@dataclass(slots=True)
-class Message:
+class Message(msgspec.Struct, gc=False):
     """One message the carrier accepted (MT from an account, or MO/P2P it routes), with its full history.
 
     A long message submitted in parts is one Message per part (each part has its own id, as real
     SMSCs give); `group` names the logical message they belong to, and `part`/`parts` place it.
+
+    Messages are not tracked by the cyclic garbage collector (`gc=False`): the store holds up to a
+    million, and every full collection would walk them all, a pause that grew with the store. Plain
+    reference counting frees them, so nothing a Message holds may refer back to it (`ref` is a front
+    end's own record: they keep the carrier's message ids, never the Message).
     """
 
     # The carrier creates one per submit with these first ten fields given by position (the hot path).
@@ -112,9 +118,12 @@ class Message:
         return sms_text.decode(self.payload, self.data_coding)
 
 
-@dataclass(slots=True)
-class Receipt:
-    """A delivery receipt for one message (or one part of it), due to the account that submitted it."""
+class Receipt(msgspec.Struct, gc=False):
+    """A delivery receipt for one message (or one part of it), due to the account that submitted it.
+
+    Untracked by the cyclic collector, like Message (one is made per message, and it refers only to
+    its message): a receipt then does not count towards the next young collection.
+    """
 
     message: Message
     state: MessageState
