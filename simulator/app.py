@@ -13,6 +13,7 @@ from .config import Config
 from .core.carrier import Carrier
 from .core.clock import Clock
 from .core.metrics import GC_PAUSES
+from .core.scheduler import Scheduler
 from .core.scenario import Scenario
 from .http.providers import ProviderFrontEnds
 from .smpp.server import SmppServer
@@ -48,10 +49,41 @@ def tune_gc() -> None:
     old generation's threshold is set out of reach (about 4e9 net allocations). The start-up
     objects are collected once and frozen, so no collection walks them again.
     """
+    global _gc_tuned
     gc.collect()
     gc.freeze()
     gc.set_threshold(2_000, 0, 1_000_000)
     GC_PAUSES.install()
+    _gc_tuned = True  # and `collect_young_on_a_clock()` keeps the young generations small
+
+
+# While timers are being scheduled, the young generations are collected this often (seconds); when
+# nothing has been scheduled since the last look, the next look is IDLE_COLLECTION_PERIOD later.
+YOUNG_COLLECTION_PERIOD = 0.05
+IDLE_COLLECTION_PERIOD = 0.5
+_gc_tuned = False
+
+
+async def collect_young_on_a_clock(scheduler: Scheduler) -> None:
+    """Collect the young generations every 50 ms while there is traffic, so a pause is bounded by time.
+
+    CPython starts a collection when allocations net of frees pass the threshold. Messages and
+    receipts are not tracked, and in steady traffic each message's tracked objects (its timer entry,
+    its delivery) are freed about as fast as new ones are made: the count hardly moves, while the
+    young generation keeps every such object still alive. After a few seconds at 20,000 messages a
+    second a collection walked ~100,000 of them (70-90 ms). Runs only in a process whose collector
+    `tune_gc()` set up; returns at once otherwise.
+    """
+    if not _gc_tuned:
+        return
+    seen = scheduler.scheduled
+    while True:
+        await asyncio.sleep(YOUNG_COLLECTION_PERIOD)
+        if scheduler.scheduled == seen:
+            await asyncio.sleep(IDLE_COLLECTION_PERIOD)
+            continue
+        seen = scheduler.scheduled
+        gc.collect(1)
 
 
 def install_uvloop() -> bool:
@@ -125,6 +157,7 @@ class Simulator:
                 background = [
                     tasks.create_task(self.carrier.scheduler.run(), name="scheduler"),
                     tasks.create_task(self.smpp.housekeeping(), name="smpp-housekeeping"),
+                    tasks.create_task(collect_young_on_a_clock(self.carrier.scheduler), name="young-collections"),
                 ]
                 for host, port, tls in await self.smpp.start():
                     self.listeners.append(Listener("smpp-tls" if tls else "smpp", host, port,

@@ -107,6 +107,11 @@ class Scheduler:
         """Number of live (not cancelled, not yet fired) timers."""
         return self._size - self._cancelled
 
+    @property
+    def scheduled(self) -> int:
+        """Timers scheduled since the start, fired and cancelled ones included: a measure of activity."""
+        return self._seq
+
     def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
         """Run ``callback(*args)`` once the monotonic clock reaches ``when``."""
         try:
