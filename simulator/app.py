@@ -34,20 +34,16 @@ class Listener:
 
 
 def tune_gc() -> None:
-    """Keep the garbage collector's pauses short: a small young generation, promoted quickly, never a full pass.
+    """Keep the garbage collector's pauses short: small young generations, promoted quickly, never a full pass.
 
-    A collection walks every object of the generations it collects, at about a microsecond each
-    once they are out of the cache, so a pause lasts as long as its generations are large. The
-    young threshold counts allocations net of frees, and every message frees old objects (its
-    predecessors' timers and receipts) as it makes new ones, so the young generation holds several
-    times the threshold when it is collected: 2,000 keeps it to a few thousand objects. Messages and
-    timers are long-lived and free of cycles, so every other collection also takes the survivors
-    of the one before into the old generation. Pauses then mostly last a few milliseconds (see
-    `carrier_sim_gc_pause_seconds` on /metrics); at 100,000 young collections took 20-100 ms and
-    were the server's only stalls.
-    A full collection would walk every stored message -- seconds with a million of them -- so the
-    old generation's threshold is set out of reach (about 4e9 net allocations). The start-up
-    objects are collected once and frozen, so no collection walks them again.
+    A collection walks every tracked object of the generations it collects, so a pause lasts as
+    long as they are large. Messages and receipts are not tracked at all (records.py); timers,
+    deliveries and the like are, and they are long-lived and free of cycles, so every other young
+    collection takes the survivors into the old generation. A full collection is never started by
+    the collector (the old generation's threshold is out of reach); the start-up objects are
+    collected once and frozen. The young threshold (2,000) counts allocations net of frees, which in
+    steady traffic hardly move, so `collect_young_on_a_clock()` also collects every 50 ms while
+    there is traffic. Pauses are on /metrics (`carrier_sim_gc_pause_seconds`).
     """
     global _gc_tuned
     gc.collect()

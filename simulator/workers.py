@@ -2,8 +2,9 @@
 
 How limits are shared: a bind lives in one worker, so `tps_per_bind` and the window hold exactly.
 An account's `tps` is split evenly: each worker enforces tps / N, because binds are spread evenly
-over the workers (SO_REUSEPORT picks one, and `smpp/balance.py` evens out what its hash leaves). The store, query_sm/cancel_sm/replace_sm and the control API are per worker;
-the control API is served by worker 0 only.
+over the workers (SO_REUSEPORT picks one, and `smpp/balance.py` evens out what its hash leaves).
+The store, query_sm/cancel_sm/replace_sm and the control API are per worker; the control API is
+served by worker 0 only.
 """
 
 from __future__ import annotations
