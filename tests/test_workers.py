@@ -70,22 +70,28 @@ def _listeners(port: int) -> int:
     return count
 
 
+def _listening_port(process: subprocess.Popen, workers: int = 2) -> int:
+    """The SMPP port `serve --port 0` announces, once every worker listens on it."""
+    port = None
+    deadline = time.monotonic() + 20
+    while port is None and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line.split()[:1] == ["smpp"]:
+            port = int(line.rsplit(":", 1)[1])
+    assert port, "the first worker announces the SMPP listener"
+    while _listeners(port) < workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _listeners(port) == workers, "every worker listens on the announced port"
+    return port
+
+
 def test_port_zero_gives_every_worker_the_same_free_port(tmp_path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "simulator.cli", "serve", "--port", "0", "--no-control", "--workers", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        port = None
-        deadline = time.monotonic() + 20
-        while port is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if line.split()[:1] == ["smpp"]:
-                port = int(line.rsplit(":", 1)[1])
-        assert port, "the first worker announces the SMPP listener"
-        while _listeners(port) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert _listeners(port) == 2, "both workers listen on the announced port"
+        port = _listening_port(process)
         clients = [SmppTestClient(port, f"acct{n}") for n in range(6)]
         for client in clients:
             client.submit(registered_delivery=0)
@@ -153,15 +159,7 @@ def test_binds_are_spread_evenly_over_the_workers(tmp_path) -> None:
     )
     clients: list[SmppTestClient] = []
     try:
-        port = None
-        deadline = time.monotonic() + 20
-        while port is None and time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if line.split()[:1] == ["smpp"]:
-                port = int(line.rsplit(":", 1)[1])
-        assert port, "the first worker announces the SMPP listener"
-        while _listeners(port) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        port = _listening_port(process)
         pids = _workers_of(process.pid)
         assert len(pids) == 2
         with open(f"/proc/{pids[0]}/cmdline", "rb") as f:
