@@ -13,8 +13,8 @@ from .config import Config
 from .core.carrier import Carrier
 from .core.clock import Clock
 from .core.metrics import GC_PAUSES
-from .core.scheduler import Scheduler
 from .core.scenario import Scenario
+from .core.scheduler import Scheduler
 from .http.providers import ProviderFrontEnds
 from .smpp.server import SmppServer
 
