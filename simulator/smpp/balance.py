@@ -62,9 +62,7 @@ class Balancer:
         if os.fstat(self._file).st_size < size:
             os.ftruncate(self._file, size)  # every worker asks for the same size, so the order does not matter
         self._map = mmap.mmap(self._file, size)
-        self._loads = memoryview(self._map).cast("q")
-        row = self.index * self._row
-        self._loads[row:row + self._row] = memoryview(bytes(self._row * _SLOT)).cast("q")  # a restarted worker
+        self._loads = memoryview(self._map).cast("q")  # a new file reads as zeros: nothing held, nothing sent
         path = _socket_path(self.directory, self.index)
         if os.path.exists(path):
             os.unlink(path)
