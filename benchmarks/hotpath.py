@@ -134,6 +134,18 @@ def _check(carrier, messages: int, responses: int, receipts: int) -> None:
         raise SystemExit("receipts left unanswered in the outbox")
 
 
+def _submit_all(connection: Any, transport: RecordingTransport, batches: list[bytes], pause: float = 0.0) -> int:
+    """Feed every window of submit_sm (sleeping `pause` after each, if any); the submit_sm_resp seen."""
+    responses = 0
+    for batch in batches:
+        connection.data_received(batch)
+        connection.flush()
+        responses += sum(1 for p in split_pdus(transport.take()) if p[2] == SUBMIT_SM_RESP)
+        if pause:
+            time.sleep(pause)
+    return responses
+
+
 def run_phased(config, scenario, messages: int, window: int) -> dict[str, float]:
     """Every submit first, then every receipt: each half measured on its own."""
     clock = ManualClock()
@@ -141,11 +153,7 @@ def run_phased(config, scenario, messages: int, window: int) -> dict[str, float]
     connection, transport = _connect(carrier)
     batches = _batches(messages, window)
     started = time.process_time()
-    responses = 0
-    for batch in batches:
-        connection.data_received(batch)
-        connection.flush()
-        responses += sum(1 for p in split_pdus(transport.take()) if p[2] == SUBMIT_SM_RESP)
+    responses = _submit_all(connection, transport, batches)
     submit_cpu = time.process_time() - started
     clock.advance(2.5)
     started = time.process_time()
@@ -197,12 +205,7 @@ def run_paused(config, scenario, messages: int, window: int, pause: float) -> tu
     connection, transport = _connect(carrier)
     batches = _batches(messages, window)
     before = resource.getrusage(resource.RUSAGE_SELF)
-    responses = 0
-    for batch in batches:
-        connection.data_received(batch)
-        connection.flush()
-        responses += sum(1 for p in split_pdus(transport.take()) if p[2] == SUBMIT_SM_RESP)
-        time.sleep(pause)
+    responses = _submit_all(connection, transport, batches, pause)
     after = resource.getrusage(resource.RUSAGE_SELF)
     if responses != messages:
         raise SystemExit(f"expected {messages} responses, got {responses}")

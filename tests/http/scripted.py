@@ -88,6 +88,17 @@ def answer(*replies: bytes, keep: bool = True) -> Handler:
     return handler
 
 
+def answer_when(gate: asyncio.Event) -> Handler:
+    """Answer every request with OK once `gate` is set (at most 5 s): requests stay in flight until then."""
+
+    async def handler(server: Server, seen: Seen, writer: asyncio.StreamWriter) -> bool:
+        await asyncio.wait_for(gate.wait(), 5)
+        writer.write(OK)
+        return True
+
+    return handler
+
+
 async def serve(handler: Handler, tls: ssl.SSLContext | None = None) -> Server:
     return await Server(handler, tls=tls).start()
 

@@ -17,7 +17,7 @@ from simulator.http.client import (
     ServerDisconnected,
 )
 
-from .scripted import OK, Seen, Server, answer, closed_port, serve
+from .scripted import OK, Seen, Server, answer, answer_when, closed_port, serve
 
 
 @pytest_asyncio.fixture
@@ -322,13 +322,7 @@ async def test_headers_that_would_break_the_request_are_refused(client: HttpClie
 @pytest.mark.asyncio
 async def test_concurrent_requests_use_separate_connections_and_idle_ones_are_capped() -> None:
     gate = asyncio.Event()
-
-    async def hold(server: Server, seen: Seen, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.wait_for(gate.wait(), 5)
-        writer.write(OK)
-        return True
-
-    server = await serve(hold)
+    server = await serve(answer_when(gate))
     client = HttpClient(timeout=5, max_idle=2)
     requests = [asyncio.create_task(client.request("POST", server.url(), content=b"x")) for _ in range(4)]
     for _ in range(100):

@@ -14,7 +14,7 @@ from simulator.core.scheduler import Scheduler
 from simulator.http.client import HttpClient, Response
 from simulator.http.webhooks import Webhook, WebhookPoster
 
-from .scripted import OK, Seen, Server, answer, closed_port, serve
+from .scripted import OK, Seen, Server, answer, answer_when, closed_port, serve
 
 FAIL = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
 
@@ -169,13 +169,7 @@ async def test_a_refused_handshake_fails_the_attempt(scheduler: Scheduler) -> No
 @pytest.mark.asyncio
 async def test_the_backlog_reports_room_again_at_half(scheduler: Scheduler) -> None:
     gate = asyncio.Event()
-
-    async def hold(server: Server, seen: Seen, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.wait_for(gate.wait(), 5)
-        writer.write(OK)
-        return True
-
-    server = await serve(hold)
+    server = await serve(answer_when(gate))
     poster = WebhookPoster(scheduler, SystemClock(), WebhookConfig(concurrency=1), max_backlog=4)
     await poster.start()
     calls: list[int] = []

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Callable
 
 import pytest
 
 from simulator.smpp.balance import Balancer
+
+
+async def _until(condition: Callable[[], object]) -> None:
+    """Let the loop run until `condition()` holds, for at most a second."""
+    for _ in range(100):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
 
 
 class _Kept(asyncio.Protocol):
@@ -38,18 +47,12 @@ async def test_a_busier_worker_hands_the_connection_over_with_its_bytes_unread(t
     try:
         kept = socket.create_connection(("127.0.0.1", port))
         kept.sendall(b"first")
-        for _ in range(100):
-            if outcomes:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: outcomes)
         assert outcomes == ["kept"] and first.load(0) == 1 and second.load(0) == 1
 
         moved = socket.create_connection(("127.0.0.1", port))
         moved.sendall(b"hello")  # sent before the hand-over: it must reach the adopting worker
-        for _ in range(100):
-            if adopted:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: adopted)
         assert outcomes == ["kept", "handed off"]
         assert first.handed_off == 1 and second.adopted == 1
         # Until the adopter serves the connection, the sender counts it as in flight.
@@ -85,10 +88,7 @@ async def test_a_connection_stays_when_the_other_worker_cannot_take_it(tmp_path)
     server = await loop.create_server(lambda: _Kept(first, outcomes), "127.0.0.1", 0)
     try:
         client = socket.create_connection(server.sockets[0].getsockname())
-        for _ in range(100):
-            if outcomes:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: outcomes)
         assert outcomes == ["kept"] and first.handed_off == 0 and first.load(0) == 2
         client.close()
     finally:
@@ -116,10 +116,7 @@ async def test_a_connection_lost_in_transit_stops_counting_as_in_flight(tmp_path
     server = await loop.create_server(lambda: _Kept(first, outcomes), "127.0.0.1", 0)
     try:
         client = socket.create_connection(server.sockets[0].getsockname())
-        for _ in range(100):
-            if second.adopted:
-                break
-            await asyncio.sleep(0.01)
+        await _until(lambda: second.adopted)
         assert outcomes == ["handed off"] and second.adopted == 1
         assert first.load(1) == 0  # not left in flight for ever
         client.close()
