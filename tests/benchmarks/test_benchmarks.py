@@ -239,3 +239,92 @@ def test_the_probe_messages_final_callback_does_not_end_the_wait():
     callbacks.add(b"MessageSid=SM1&MessageStatus=sent", 1.1)
     callbacks.add(b"MessageSid=SM1&MessageStatus=delivered", 1.2)
     assert callbacks.finals == 1 and callbacks.by_status["delivered"] == 2
+
+
+def test_the_floor_server_runs_under_the_bench_with_every_receipt_once(tmp_path):
+    server_cmd = f"{sys.executable} -m benchmarks.floor"
+    result, code, output = bench(tmp_path, "--mode", "sustained", "--rate", "1000", "--duration", "2s",
+                                 "--receipt-delay", "300ms", "--server-cmd", server_cmd)
+    assert code in (0, 3), output
+    assert_common(result, "sustained")
+    assert_messages(result, planned=2000)
+    assert result["latency_ms"]["receipt"]["p50"] >= 300, "the floor read the delay from the bench's scenario"
+    assert "-m benchmarks.floor serve" in result["server"]["command"]
+    assert "gc_pauses" not in result["server"], "no control API, so no /metrics to read"
+
+
+def test_the_floor_server_speaks_smpp_the_simulators_codec_reads():
+    from benchmarks.floor import DELIVER_SM, HEADER, Floor, FloorConnection
+    from simulator.smpp.codec import encode
+    from simulator.smpp.pdu import DeliverSm, SubmitSm, SubmitSmResp
+    from simulator.smpp.receipts import parse_receipt
+    from simulator.smpp.tlv import Tag
+
+    class Transport:
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def write(self, data: bytes) -> None:
+            self.data += data
+
+    class Loop:
+        def __init__(self) -> None:
+            self.now, self.timers = 100.0, []
+
+        def time(self) -> float:
+            return self.now
+
+        def call_at(self, when, callback):
+            self.timers.append((when, callback))
+            return object()  # a handle: the floor arms one timer at a time
+
+        def call_soon(self, callback):
+            pass
+
+    loop = Loop()
+    floor = Floor(loop, receipt_delay=2.0, window=10, deliver_window=1)  # type: ignore[arg-type]
+    connection = FloorConnection(floor)
+    transport = Transport()
+    connection.connection_made(transport)
+    bind = HEADER.pack(16 + 3 + 2 + 1 + 3, 0x09, 0, 1) + b"a\0b\0\0\x34\0\0\0"
+    submits = [encode(SubmitSm(sequence_number=n, source_addr="Acme", destination_addr=f"4477009000{n}",
+                               registered_delivery=1, short_message=b"code 1234 for you %d" % n))
+               for n in (2, 3)]
+    connection.data_received(bind + b"".join(submits))
+    connection.flush()
+
+    pdus = _split(bytes(transport.data))
+    assert [type(p).__name__ for p in pdus] == ["BindTransceiverResp", "SubmitSmResp", "SubmitSmResp"]
+    ids = [p.message_id for p in pdus[1:] if isinstance(p, SubmitSmResp)]
+    assert ids == ["1", "2"] and all(p.command_status == 0 for p in pdus)
+
+    transport.data.clear()
+    loop.now = 102.0
+    (when, fire), = loop.timers
+    assert when == 102.0
+    fire()
+    connection.flush()
+    first, = _split(bytes(transport.data))  # the deliver window of 1 holds the second receipt back
+    assert isinstance(first, DeliverSm) and first.esm_class == 0x04
+    assert (first.source_addr, first.destination_addr) == ("44770090002", "Acme")
+    assert first.tlvs[Tag.RECEIPTED_MESSAGE_ID] == "1" and first.tlvs[Tag.MESSAGE_STATE] == 2
+    parsed = parse_receipt(first.short_message.decode())
+    assert parsed is not None and (parsed.id, parsed.stat, parsed.err) == ("1", "DELIVRD", "000")
+    assert parsed.text == "code 1234 for you 2"
+
+    transport.data.clear()
+    connection.data_received(HEADER.pack(17, DELIVER_SM | 0x80000000, 0, first.sequence_number) + b"\0")
+    connection.flush()
+    second, = _split(bytes(transport.data))
+    assert isinstance(second, DeliverSm) and second.tlvs[Tag.RECEIPTED_MESSAGE_ID] == "2"
+
+
+def _split(data: bytes) -> list:
+    from simulator.smpp.codec import decode
+
+    pdus, offset = [], 0
+    while offset < len(data):
+        length = int.from_bytes(data[offset:offset + 4], "big")
+        pdus.append(decode(data[offset:offset + length]))
+        offset += length
+    return pdus
