@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from itertools import count
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote_plus
+from urllib.parse import quote_plus, unquote
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message as AsgiMessage, Receive, Scope, Send
@@ -248,16 +249,37 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     return b"".join(chunks)
 
 
+_MAX_FORM_FIELDS = 2000
+
+
 def parse_form(body: bytes) -> list[tuple[str, str]]:
-    """A form-encoded body as (name, value) pairs, repeats kept (MediaUrl may repeat). Never raises."""
+    """A form-encoded body as (name, value) pairs, repeats kept (MediaUrl may repeat). Never raises.
+
+    What `parse_qsl(text, keep_blank_values=True, max_num_fields=2000)` returns (a test checks both
+    on the same bodies), without its per-field argument checks: it was 10 µs of every Twilio create.
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = body.decode("latin-1")
-    try:
-        return parse_qsl(text, keep_blank_values=True, max_num_fields=2000)
-    except ValueError:  # too many fields
-        return []
+    fields = text.split("&")
+    if len(fields) > _MAX_FORM_FIELDS:
+        return []  # too many fields
+    pairs = []
+    for field in fields:
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "+" in name:
+            name = name.replace("+", " ")
+        if "%" in name:
+            name = unquote(name)
+        if "+" in value:
+            value = value.replace("+", " ")
+        if "%" in value:
+            value = unquote(value)
+        pairs.append((name, value))
+    return pairs
 
 
 @functools.lru_cache(maxsize=4096)
@@ -283,7 +305,19 @@ def parse_json(body: bytes) -> Any:
         raise ValueError("nested too deeply") from None
 
 
+_json_encode = msgspec.json.Encoder().encode
+
+
 def dumps(content: Any) -> bytes:
+    """Compact UTF-8 JSON: what `json.dumps(content, ensure_ascii=False, separators=(",", ":"))` writes.
+
+    msgspec writes it about ten times faster (every create's response); what it refuses (a lone
+    surrogate, an integer past 64 bits, a key that is not a string) goes the standard library's way.
+    """
+    try:
+        return _json_encode(content)
+    except (msgspec.EncodeError, TypeError, OverflowError, UnicodeEncodeError):
+        pass
     try:
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate in a text: escaped JSON is still valid JSON
