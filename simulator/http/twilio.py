@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import logging
 import os
 import re
@@ -202,7 +203,13 @@ def rfc2822(when: float | None) -> str | None:
     """Unix seconds as Twilio writes dates: 'Thu, 30 Jul 2015 20:12:31 +0000'."""
     if when is None:
         return None
-    t = datetime.fromtimestamp(when, timezone.utc)
+    return _rfc2822_second(int(when // 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _rfc2822_second(second: int) -> str:
+    # Every message's JSON and callback carries two or three dates, nearly all in the current second.
+    t = datetime.fromtimestamp(second, timezone.utc)
     return (f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year} "
             f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} +0000")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email.utils
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
@@ -449,3 +452,12 @@ def test_a_control_api_reset_forgets_twilio_messages_and_sending_still_works(car
     second = client.messages.create(to=HANDSET, from_=NUMBER, body="after reset", status_callback=url)
     assert statuses(webhook_receiver.wait_for("/after", 3)) == ["sending", "sent", "delivered"]
     assert [m.sid for m in client.messages.list()] == [second.sid]
+
+
+@given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))
+def test_twilio_dates_are_rfc2822_in_utc_whatever_the_fraction(when: float) -> None:
+    from simulator.http.twilio import rfc2822
+
+    second = datetime.fromtimestamp(int(when), timezone.utc)  # the whole second it falls in
+    assert rfc2822(when) == email.utils.format_datetime(second)
+    assert rfc2822(None) is None
