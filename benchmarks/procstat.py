@@ -186,9 +186,12 @@ class MemoryMonitor:
 
 
 def own_cpu_seconds() -> float:
-    """CPU seconds of this process and its waited-for children (the client side, for sanity checks)."""
+    """CPU seconds of this process alone (the client side, for sanity checks).
+
+    Not its children: once the bench has stopped and reaped the server, their times include the server's.
+    """
     times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    return times.user + times.system
 
 
 def system_ticks() -> tuple[int, int]:

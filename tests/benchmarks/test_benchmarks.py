@@ -328,3 +328,15 @@ def _split(data: bytes) -> list:
         pdus.append(decode(data[offset:offset + length]))
         offset += length
     return pdus
+
+
+def test_own_cpu_leaves_out_a_reaped_childs_cpu():
+    from benchmarks import procstat
+
+    before = procstat.own_cpu_seconds()
+    burn = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True, timeout=30)
+    after = procstat.own_cpu_seconds()
+    children = os.times().children_user + os.times().children_system
+    assert children >= 0.4, "the child burnt half a second"
+    assert after - before < 0.3, "a reaped server's CPU must not count as the bench's own"
