@@ -40,7 +40,7 @@ SUBMIT_SM, DELIVER_SM, UNBIND, ENQUIRE_LINK = 0x04, 0x05, 0x06, 0x15
 GENERIC_NACK = RESP
 TAG_SC_INTERFACE_VERSION, TAG_RECEIPTED_MESSAGE_ID, TAG_MESSAGE_STATE = 0x0210, 0x001E, 0x0427
 DELIVERED = 2
-ESME_RINVCMDID, ESME_RINVBNDSTS = 0x03, 0x04
+ESME_RINVCMDLEN, ESME_RINVCMDID, ESME_RINVBNDSTS = 0x02, 0x03, 0x04
 
 RECEIPT_TEXT = "id:%s sub:001 dlvrd:001 submit date:%s done date:%s stat:DELIVRD err:000 text:%s"
 MESSAGE_STATE_TLV = TLV_HEAD.pack(TAG_MESSAGE_STATE, 1) + bytes((DELIVERED,))
@@ -122,7 +122,7 @@ class FloorConnection(asyncio.Protocol):
         while size - offset >= 16:
             length, command, status, sequence = HEADER.unpack_from(buffer, offset)
             if length < 16:
-                self.send(GENERIC_NACK, 0x02, sequence, b"")
+                self.send(GENERIC_NACK, ESME_RINVCMDLEN, sequence, b"")
                 buffer.clear()
                 size = offset = 0
                 break
@@ -162,16 +162,20 @@ class FloorConnection(asyncio.Protocol):
             self.send(SUBMIT_SM | RESP, ESME_RINVBNDSTS, sequence, b"")
             return
         find = body.index
-        pos = find(0) + 3                       # service_type; source ton, npi
-        end = find(0, pos)
-        source = body[pos:end]
-        pos = end + 3                           # destination ton, npi
-        end = find(0, pos)
-        destination = body[pos:end]
-        pos = end + 4                           # esm_class, protocol_id, priority_flag
-        pos = find(0, find(0, pos) + 1) + 1     # schedule_delivery_time, validity_period
-        registered_delivery = body[pos]
-        length = body[pos + 4]                  # replace_if_present, data_coding, sm_default_msg_id
+        try:
+            pos = find(0) + 3                       # service_type; source ton, npi
+            end = find(0, pos)
+            source = body[pos:end]
+            pos = end + 3                           # destination ton, npi
+            end = find(0, pos)
+            destination = body[pos:end]
+            pos = end + 4                           # esm_class, protocol_id, priority_flag
+            pos = find(0, find(0, pos) + 1) + 1     # schedule_delivery_time, validity_period
+            registered_delivery = body[pos]
+            length = body[pos + 4]                  # replace_if_present, data_coding, sm_default_msg_id
+        except (ValueError, IndexError):
+            self.send(GENERIC_NACK, ESME_RINVCMDLEN, sequence, b"")
+            return
         text = body[pos + 5:pos + 5 + length]
         floor = self.floor
         message_id = b"%x" % floor.next_id

@@ -253,49 +253,65 @@ def test_the_floor_server_runs_under_the_bench_with_every_receipt_once(tmp_path)
     assert "gc_pauses" not in result["server"], "no control API, so no /metrics to read"
 
 
+class _Transport:
+    """What the floor writes, kept."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+
+class _Loop:
+    """A loop whose time the test sets and whose one timer the test fires."""
+
+    def __init__(self) -> None:
+        self.now, self.timers = 100.0, []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, when, callback):
+        self.timers.append((when, callback))
+        return object()  # a handle: the floor arms one timer at a time
+
+    def call_soon(self, callback):
+        pass
+
+
+def _bound_floor_connection(deliver_window: int = 10):
+    from benchmarks.floor import HEADER, Floor, FloorConnection
+
+    loop = _Loop()
+    floor = Floor(loop, receipt_delay=2.0, window=10, deliver_window=deliver_window)  # type: ignore[arg-type]
+    connection = FloorConnection(floor)
+    transport = _Transport()
+    connection.connection_made(transport)
+    connection.data_received(HEADER.pack(16 + 3 + 2 + 1 + 3, 0x09, 0, 1) + b"a\0b\0\0\x34\0\0\0")
+    connection.flush()
+    return loop, connection, transport
+
+
 def test_the_floor_server_speaks_smpp_the_simulators_codec_reads():
-    from benchmarks.floor import DELIVER_SM, HEADER, Floor, FloorConnection
+    from benchmarks.floor import DELIVER_SM, HEADER
     from simulator.smpp.codec import encode
     from simulator.smpp.pdu import DeliverSm, SubmitSm, SubmitSmResp
     from simulator.smpp.receipts import parse_receipt
     from simulator.smpp.tlv import Tag
 
-    class Transport:
-        def __init__(self) -> None:
-            self.data = bytearray()
-
-        def write(self, data: bytes) -> None:
-            self.data += data
-
-    class Loop:
-        def __init__(self) -> None:
-            self.now, self.timers = 100.0, []
-
-        def time(self) -> float:
-            return self.now
-
-        def call_at(self, when, callback):
-            self.timers.append((when, callback))
-            return object()  # a handle: the floor arms one timer at a time
-
-        def call_soon(self, callback):
-            pass
-
-    loop = Loop()
-    floor = Floor(loop, receipt_delay=2.0, window=10, deliver_window=1)  # type: ignore[arg-type]
-    connection = FloorConnection(floor)
-    transport = Transport()
-    connection.connection_made(transport)
-    bind = HEADER.pack(16 + 3 + 2 + 1 + 3, 0x09, 0, 1) + b"a\0b\0\0\x34\0\0\0"
+    loop, connection, transport = _bound_floor_connection(deliver_window=1)
     submits = [encode(SubmitSm(sequence_number=n, source_addr="Acme", destination_addr=f"4477009000{n}",
                                registered_delivery=1, short_message=b"code 1234 for you %d" % n))
                for n in (2, 3)]
-    connection.data_received(bind + b"".join(submits))
+    assert type(_split(bytes(transport.data))[0]).__name__ == "BindTransceiverResp"
+    transport.data.clear()
+    connection.data_received(b"".join(submits))
     connection.flush()
 
     pdus = _split(bytes(transport.data))
-    assert [type(p).__name__ for p in pdus] == ["BindTransceiverResp", "SubmitSmResp", "SubmitSmResp"]
-    ids = [p.message_id for p in pdus[1:] if isinstance(p, SubmitSmResp)]
+    assert [type(p).__name__ for p in pdus] == ["SubmitSmResp", "SubmitSmResp"]
+    ids = [p.message_id for p in pdus if isinstance(p, SubmitSmResp)]
     assert ids == ["1", "2"] and all(p.command_status == 0 for p in pdus)
 
     transport.data.clear()
@@ -317,6 +333,18 @@ def test_the_floor_server_speaks_smpp_the_simulators_codec_reads():
     connection.flush()
     second, = _split(bytes(transport.data))
     assert isinstance(second, DeliverSm) and second.tlvs[Tag.RECEIPTED_MESSAGE_ID] == "2"
+
+
+def test_the_floor_server_answers_a_truncated_submit_sm_with_generic_nack():
+    from benchmarks.floor import HEADER
+
+    loop, connection, transport = _bound_floor_connection()
+    transport.data.clear()
+    connection.data_received(HEADER.pack(16 + 4, 0x04, 0, 7) + b"\0\1\1A")  # ends inside source_addr
+    connection.flush()
+    nack, = _split(bytes(transport.data))
+    assert (nack.command_id, nack.command_status, nack.sequence_number) == (0x80000000, 0x02, 7)
+    assert loop.timers == [], "no receipt for a submit that was refused"
 
 
 def _split(data: bytes) -> list:
