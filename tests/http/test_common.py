@@ -38,7 +38,6 @@ def test_twilio_signature_is_what_twilio_python_validates(token: str, url: str, 
     assert twilio_signature(token, url, params) == RequestValidator(token).compute_signature(url, grouped)
 
 
-
 # Bodies as clients write them, and bodies nobody should write: stray separators, bare names,
 # malformed or non-UTF-8 escapes, '+' for spaces.
 form_text = st.text(st.sampled_from("ab=&+%20%2B%zz%e2%82%ac%ff;é\x00 "), max_size=40)

@@ -23,6 +23,7 @@ from simulator.config import (
 from simulator.core.clock import ManualClock
 from simulator.core.scenario import parse_scenario
 from simulator.http.sdk import CarrierSimHttpClient, twilio_client
+from simulator.http.twilio import rfc2822
 from simulator.pytest_plugin import default_config
 from simulator.testing import SimulatorThread
 
@@ -456,8 +457,6 @@ def test_a_control_api_reset_forgets_twilio_messages_and_sending_still_works(car
 
 @given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))
 def test_twilio_dates_are_rfc2822_in_utc_whatever_the_fraction(when: float) -> None:
-    from simulator.http.twilio import rfc2822
-
     second = datetime.fromtimestamp(int(when), timezone.utc)  # the whole second it falls in
     assert rfc2822(when) == email.utils.format_datetime(second)
     assert rfc2822(None) is None
