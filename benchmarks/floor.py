@@ -15,7 +15,8 @@ deliver window, then match its deliver_sm_resp. No store, scenario, metrics, his
 faults: it is a yardstick, not a simulator, and it understands only what the bench sends.
 
 It takes the arguments the bench gives `serve` (`--port`, `--control-port`, `--scenario`,
-`--config`) and reads from those files just the receipt delay and the windows.
+`--config`) and reads from those files just the receipt delay and the deliver window. It answers
+submits at once, so a client's window never fills: it does not police one.
 """
 
 from __future__ import annotations
@@ -63,10 +64,9 @@ class ReceiptDates:
 class Floor:
     """The shared part: the id counter, the receipts waiting for their time, and the one timer."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, receipt_delay: float, window: int, deliver_window: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, receipt_delay: float, deliver_window: int) -> None:
         self.loop = loop
         self.receipt_delay = receipt_delay
-        self.window = window
         self.deliver_window = deliver_window
         self.next_id = 1
         # One delay for every receipt, so they fall due in the order they were queued: a deque, not a heap.
@@ -120,7 +120,7 @@ class FloorConnection(asyncio.Protocol):
         offset = 0
         size = len(buffer)
         while size - offset >= 16:
-            length, command, status, sequence = HEADER.unpack_from(buffer, offset)
+            length, command, _status, sequence = HEADER.unpack_from(buffer, offset)
             if length < 16:
                 self.send(GENERIC_NACK, ESME_RINVCMDLEN, sequence, b"")
                 buffer.clear()
@@ -230,14 +230,17 @@ def _delay(text: Any) -> float:
     return float(match.group(1)) * (0.001 if match.group(2) == "ms" else 1.0)
 
 
-async def serve(args: argparse.Namespace) -> None:
-    scenario = yaml.safe_load(open(args.scenario)) if args.scenario else {}
-    config = (yaml.safe_load(open(args.config)) if args.config else None) or {}
-    smpp = config.get("smpp", {})
-    receipt_delay = _delay(scenario.get("defaults", {}).get("receipt", {}).get("delay", "2s"))
+def _read_yaml(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    with open(path) as file:
+        return yaml.safe_load(file) or {}
+
+
+async def serve(port: int, receipt_delay: float, deliver_window: int) -> None:
     loop = asyncio.get_running_loop()
-    floor = Floor(loop, receipt_delay, int(smpp.get("window", 10)), int(smpp.get("deliver_window", 10)))
-    server = await loop.create_server(lambda: FloorConnection(floor), "127.0.0.1", args.port)
+    floor = Floor(loop, receipt_delay, deliver_window)
+    server = await loop.create_server(lambda: FloorConnection(floor), "127.0.0.1", port)
     port = server.sockets[0].getsockname()[1]
     # The bench reads its listeners from a banner in carrier-sim's form.
     print(f"smpp     smpp://127.0.0.1:{port}  (benchmarks.floor: protocol only)", flush=True)
@@ -255,14 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=2775)
     parser.add_argument("--control-port", type=int, default=0, help="accepted for the bench; there is no control API")
     parser.add_argument("--scenario", help="the bench's scenario file: its receipt delay")
-    parser.add_argument("--config", help="the bench's config file: smpp.window and smpp.deliver_window")
+    parser.add_argument("--config", help="the bench's config file: smpp.deliver_window")
     args = parser.parse_args(argv)
+    receipt = _read_yaml(args.scenario).get("defaults", {}).get("receipt", {})
+    deliver_window = int(_read_yaml(args.config).get("smpp", {}).get("deliver_window", 10))
+    server = serve(args.port, _delay(receipt.get("delay", "2s")), deliver_window)
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(args))
+        asyncio.run(server)
     else:
-        uvloop.run(serve(args))
+        uvloop.run(server)
     return 0
 
 

@@ -284,7 +284,7 @@ def _bound_floor_connection(deliver_window: int = 10):
     from benchmarks.floor import HEADER, Floor, FloorConnection
 
     loop = _Loop()
-    floor = Floor(loop, receipt_delay=2.0, window=10, deliver_window=deliver_window)  # type: ignore[arg-type]
+    floor = Floor(loop, receipt_delay=2.0, deliver_window=deliver_window)  # type: ignore[arg-type]
     connection = FloorConnection(floor)
     transport = _Transport()
     connection.connection_made(transport)
