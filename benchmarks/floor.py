@@ -105,7 +105,7 @@ class FloorConnection(asyncio.Protocol):
         self.transport: Any = None
         self.bound = False
         self.next_sequence = 1
-        self.in_flight = 0  # deliver_sm not yet answered
+        self.in_flight: set[int] = set()  # sequence numbers of the deliver_sm not yet answered
         self.held: deque[bytes] = deque()  # receipt bodies waiting for room in the deliver window
 
     def connection_made(self, transport: Any) -> None:
@@ -139,9 +139,12 @@ class FloorConnection(asyncio.Protocol):
         if command == SUBMIT_SM:
             self.submit(sequence, body)
         elif command == DELIVER_SM | RESP:
-            self.in_flight -= 1
+            in_flight = self.in_flight
+            if sequence not in in_flight:
+                return  # answers nothing we sent: ignored, as responses are never answered
+            in_flight.remove(sequence)
             held = self.held
-            while held and self.in_flight < self.floor.deliver_window:
+            while held and len(in_flight) < self.floor.deliver_window:
                 self.send_deliver_sm(held.popleft())
         elif command == ENQUIRE_LINK:
             self.send(ENQUIRE_LINK | RESP, 0, sequence, b"")
@@ -196,16 +199,16 @@ class FloorConnection(asyncio.Protocol):
             b"\0\x04\0\0\0\0", b"\0\0\0\0", bytes((len(short_message),)), short_message,
             TLV_HEAD.pack(TAG_RECEIPTED_MESSAGE_ID, len(message_id) + 1), message_id, b"\0", MESSAGE_STATE_TLV,
         ))
-        if self.in_flight < self.floor.deliver_window:
+        if len(self.in_flight) < self.floor.deliver_window:
             self.send_deliver_sm(body)
         else:
             self.held.append(body)
         self.flush_soon()
 
     def send_deliver_sm(self, body: bytes) -> None:
-        self.in_flight += 1
         sequence = self.next_sequence
         self.next_sequence = sequence + 1 if sequence < 0x7FFFFFFF else 1
+        self.in_flight.add(sequence)
         self.send(DELIVER_SM, 0, sequence, body)
 
     def send(self, command: int, status: int, sequence: int, body: bytes) -> None:

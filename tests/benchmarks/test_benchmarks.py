@@ -329,6 +329,9 @@ def test_the_floor_server_speaks_smpp_the_simulators_codec_reads():
     assert parsed.text == "code 1234 for you 2"
 
     transport.data.clear()
+    connection.data_received(HEADER.pack(17, DELIVER_SM | 0x80000000, 0, first.sequence_number + 100) + b"\0")
+    connection.flush()
+    assert transport.data == b"", "an answer to nothing we sent frees no room"
     connection.data_received(HEADER.pack(17, DELIVER_SM | 0x80000000, 0, first.sequence_number) + b"\0")
     connection.flush()
     second, = _split(bytes(transport.data))
