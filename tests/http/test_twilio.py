@@ -211,8 +211,11 @@ def test_cancel_a_scheduled_message(carrier_sim, client, webhook_receiver):
 
 
 def test_a_scheduled_message_goes_out_at_send_at(client):
+    # The SDK sends SendAt in whole seconds, so "now + 1 s" could leave milliseconds before it is due:
+    # two whole seconds on from this one leave at least one to see it still scheduled.
+    send_at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
     scheduled = client.messages.create(to=HANDSET, messaging_service_sid=SERVICE, body="soon", schedule_type="fixed",
-                                       send_at=datetime.now(timezone.utc) + timedelta(seconds=1))
+                                       send_at=send_at)
     assert scheduled.status == "scheduled"
     assert client.messages(scheduled.sid).fetch().status == "scheduled"
     assert wait_status(client, scheduled.sid, {"delivered"}, timeout=6).date_sent is not None
