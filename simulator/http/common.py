@@ -270,16 +270,14 @@ def parse_form(body: bytes) -> list[tuple[str, str]]:
         if not field:
             continue
         name, _, value = field.partition("=")
-        if "+" in name:
-            name = name.replace("+", " ")
-        if "%" in name:
-            name = unquote(name)
-        if "+" in value:
-            value = value.replace("+", " ")
-        if "%" in value:
-            value = unquote(value)
-        pairs.append((name, value))
+        pairs.append((_form_unquote(name), _form_unquote(value)))
     return pairs
+
+
+def _form_unquote(text: str) -> str:
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text) if "%" in text else text
 
 
 @functools.lru_cache(maxsize=4096)

@@ -231,12 +231,12 @@ class ResponseParser:
                 head = bytes(buffer[:end])
                 del buffer[:end + 4]
                 self._parse_head(head)
-            elif state == _LENGTH:
+            elif state == _LENGTH or state == _CHUNK_DATA:
                 if len(buffer) < self._remaining:
                     return None
                 self._parts.append(bytes(buffer[:self._remaining]))
                 del buffer[:self._remaining]
-                self._state = _DONE
+                self._state = _DONE if state == _LENGTH else _CHUNK_END
             elif state == _CHUNK_SIZE:
                 end = buffer.find(b"\r\n")
                 if end < 0:
@@ -245,12 +245,6 @@ class ResponseParser:
                     return None
                 self._start_chunk(bytes(buffer[:end]))
                 del buffer[:end + 2]
-            elif state == _CHUNK_DATA:
-                if len(buffer) < self._remaining:
-                    return None
-                self._parts.append(bytes(buffer[:self._remaining]))
-                del buffer[:self._remaining]
-                self._state = _CHUNK_END
             elif state == _CHUNK_END:
                 if len(buffer) < 2:
                     return None
