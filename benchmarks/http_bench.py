@@ -341,7 +341,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             deep_merge(extra, yaml.safe_load(args.config_extra) or {})
         server = ServerProcess(scenario=scenario_yaml(args.receipt_delay), config=config_yaml(window=10, extra=extra),
-                               command=args.server_cmd.split() if args.server_cmd else None,
+                               command=shlex.split(args.server_cmd) if args.server_cmd else None,
                                extra_args=shlex.split(args.server_args or ""))
         try:
             server.spawn()

@@ -16,7 +16,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from benchmarks import report  # noqa: E402
+from benchmarks import compare, report  # noqa: E402
 from benchmarks.smpp_bench import MODE_DEFAULTS, MODES, run_binds_only, run_messages, run_startup  # noqa: E402
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
@@ -89,6 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--deliver-window", type=int, help="smpp.deliver_window (default: the server's own, 10)")
     g.add_argument("--server-window", type=int, help="smpp.window (default: max(--window, 10))")
 
+    g = parser.add_argument_group("two servers in turns")
+    g.add_argument("--versus", metavar="CMD",
+                   help="also run this server command (e.g. 'python -m benchmarks.floor') under the same load, "
+                        "in turns with the server under test, and report both and the ratio of their CPU")
+    g.add_argument("--turns", type=int, default=3, help="with --versus: runs of each server (default 3)")
+
     g = parser.add_argument_group("binds-only")
     g.add_argument("--enquire-spread", type=seconds, default=1.0,
                    help="each round's enquire_link are spread evenly over this long (default 1s; 0 = all at once)")
@@ -127,6 +133,13 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
         print("note: --target without --server-pid: server CPU and RSS are not measured", file=sys.stderr)
     if args.window < 1:
         raise SystemExit("--window must be at least 1")
+    if args.versus is not None:
+        if args.mode not in ("sustained", "paced", "burst", "store"):
+            raise SystemExit("--versus compares CPU per message: use it with sustained, paced, burst or store")
+        if args.target or args.py_spy:
+            raise SystemExit("--versus spawns both servers itself: it takes neither --target nor --py-spy")
+        if args.turns < 1:
+            raise SystemExit("--turns must be at least 1")
     return args
 
 
@@ -214,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
     args = resolve(args)
     started = report.now_stamp()
     machine = report.machine()
+    if args.versus is not None:
+        return finish(compare.run_in_turns(args, run_messages), args, started, machine, rows=compare.rows_for)
     if args.mode == "startup":
         result = run_startup(args)
     elif args.mode == "binds-only":

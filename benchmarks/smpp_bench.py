@@ -383,7 +383,7 @@ class Target:
             self.server = ServerProcess(
                 scenario=scenario_yaml(receipt_delay),
                 config=config_yaml(window=server_window, deliver_window=args.deliver_window, extra=extra),
-                command=args.server_cmd.split() if args.server_cmd else None,
+                command=shlex.split(args.server_cmd) if args.server_cmd else None,
                 extra_args=shlex.split(args.server_args or ""),
             )
             self.server.spawn()
@@ -856,7 +856,7 @@ def run_startup(args: argparse.Namespace) -> dict[str, Any]:
     times: list[float] = []
     banner: list[float] = []
     rss: list[float] = []
-    command = args.server_cmd.split() if args.server_cmd else default_server_command()
+    command = shlex.split(args.server_cmd) if args.server_cmd else default_server_command()
     for attempt in range(args.repeat):
         port = free_port()
         server = ServerProcess(scenario=scenario_yaml(args.receipt_delay),

@@ -371,3 +371,30 @@ def test_own_cpu_leaves_out_a_reaped_childs_cpu():
     children = os.times().children_user + os.times().children_system
     assert children >= 0.4, "the child burnt half a second"
     assert after - before < 0.3, "a reaped server's CPU must not count as the bench's own"
+
+
+def test_two_servers_run_in_turns_and_their_cpu_ratio_comes_from_those_runs(tmp_path):
+    floor = f"{sys.executable} -m benchmarks.floor"
+    result, code, output = bench(tmp_path, "--mode", "burst", "--messages", "2000", "--receipt-delay", "100ms",
+                                 "--versus", floor, "--turns", "2", timeout=120)
+    assert code == 0, output
+    assert result["mode"] == "compare-burst" and result["ok"], result["errors"]
+    runs = result["runs"]
+    assert [(r["turn"], r["server_label"]) for r in runs] == [(1, "A"), (1, "B"), (2, "B"), (2, "A")]
+    for run in runs:
+        assert run["ok"], (run["server_label"], run["checks"])
+        assert_messages(run, planned=2000)
+        spawned_floor = "-m benchmarks.floor serve" in run["server"]["command"]
+        assert spawned_floor == (run["server_label"] == "B")
+    cpu = {(r["turn"], r["server_label"]): r["server"]["cpu_ms_per_1k_msgs_schedstat"] for r in runs}
+    assert result["servers"]["A"]["cpu_ms_per_1k_msgs"] == [cpu[1, "A"], cpu[2, "A"]]
+    assert result["servers"]["B"]["command"] == floor
+    assert result["ratio"]["cpu_a_over_b_per_turn"] == [round(cpu[t, "A"] / cpu[t, "B"], 3) for t in (1, 2)]
+    assert "CPU A / B" in output
+
+
+def test_turns_are_refused_where_there_is_no_cpu_per_message_to_compare(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "run", "--mode", "startup", "--versus", "x"],
+                          cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode != 0 and "--versus compares CPU per message" in proc.stderr
