@@ -105,7 +105,7 @@ def ratios(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def rows_for(result: dict[str, Any]) -> list[tuple[str, str]]:
     fmt = report.fmt
     servers = result["servers"]
-    rows = [(f"{label}", server["command"]) for label, server in servers.items()]
+    rows = [(label, server["command"]) for label, server in servers.items()]
     for run in result["runs"]:
         split = (run.get("server") or {}).get("cpu_split_per_1k_msgs") or {}
         rows.append((f"turn {run['turn']} {run['server_label']}",
