@@ -53,7 +53,7 @@ def run_in_turns(args: argparse.Namespace, run_one: RunOne) -> dict[str, Any]:
         "ok": ok,
         "parameters": {**runs[0].get("parameters", {}), "turns": args.turns, "versus": args.versus},
         "servers": servers,
-        "ratio": ratios(runs),
+        "ratio": ratios(runs, servers),
         "checks": {"every_run_passed_its_checks": ok},
         # A is the server under test: its targets must hold in every turn.
         "targets": {name: all(t.get(name, False) for t in targets_a) for name in (targets_a[0] if targets_a else {})},
@@ -89,15 +89,14 @@ def summarise(command: str | None, runs: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
-def ratios(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """A's CPU over B's: of the medians, and within each turn (the two runs next to each other)."""
+def ratios(runs: list[dict[str, Any]], servers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A's CPU over B's: of the medians (from `summarise`), and within each turn (the two runs next to each other)."""
     by_turn: dict[int, dict[str, float | None]] = {}
     for result in runs:
         by_turn.setdefault(result["turn"], {})[result["server_label"]] = _cpu(result)
     per_turn = [round(pair["A"] / pair["B"], 3) for _, pair in sorted(by_turn.items())
                 if pair.get("A") and pair.get("B")]
-    a = [v for r in runs if r["server_label"] == "A" and (v := _cpu(r)) is not None]
-    b = [v for r in runs if r["server_label"] == "B" and (v := _cpu(r)) is not None]
+    a, b = servers["A"]["cpu_ms_per_1k_msgs"], servers["B"]["cpu_ms_per_1k_msgs"]
     of_medians = round(statistics.median(a) / statistics.median(b), 3) if a and b and statistics.median(b) else None
     return {"cpu_a_over_b_of_medians": of_medians, "cpu_a_over_b_per_turn": per_turn}
 
