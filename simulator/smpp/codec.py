@@ -8,19 +8,20 @@ from typing import Any
 
 from .pdu import (
     COMMAND_NAMES,
+    REGISTRY,
+    RESPONSE_BIT,
     CommandId,
     DataSmResp,
     DeliverSm,
     DeliverSmResp,
-    SubmitSm,
-    SubmitSmResp,
-    REGISTRY,
-    RESPONSE_BIT,
     Destination,
     F,
     Pdu,
+    SubmitSm,
+    SubmitSmResp,
     UnsuccessSme,
 )
+from .speedups import SPEEDUPS
 from .status import Status
 from .tlv import FIXED_LENGTH, TLV_SPECS, Kind, NetworkErrorCode, TlvValue
 
@@ -499,8 +500,14 @@ _FAST_ENCODERS: dict[type, Any] = {
     SubmitSmResp: _encode_message_id_body, DeliverSmResp: _encode_message_id_body, DataSmResp: _encode_message_id_body,
     SubmitSm: _encode_short_message_body, DeliverSm: _encode_short_message_body,
 }
+if SPEEDUPS is not None:
+    SPEEDUPS.configure_decoders(decode_tlvs)
+    # The same decoders, compiled (tests check each pair on the same bytes).
+    decode_short_message, decode_message_id_resp = SPEEDUPS.decode_short_message, SPEEDUPS.decode_message_id_resp
+else:
+    decode_short_message, decode_message_id_resp = _decode_short_message, _decode_message_id_resp
 _FAST_DECODERS: dict[int, Any] = {
-    CommandId.SUBMIT_SM: _decode_short_message, CommandId.DELIVER_SM: _decode_short_message,
-    CommandId.SUBMIT_SM_RESP: _decode_message_id_resp, CommandId.DELIVER_SM_RESP: _decode_message_id_resp,
-    CommandId.DATA_SM_RESP: _decode_message_id_resp,
+    CommandId.SUBMIT_SM: decode_short_message, CommandId.DELIVER_SM: decode_short_message,
+    CommandId.SUBMIT_SM_RESP: decode_message_id_resp, CommandId.DELIVER_SM_RESP: decode_message_id_resp,
+    CommandId.DATA_SM_RESP: decode_message_id_resp,
 }

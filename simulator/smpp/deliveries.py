@@ -10,6 +10,7 @@ from simulator.core.records import Inbound, MessageState, Receipt
 
 from .pdu import DataSm, DeliverSm, Pdu
 from .receipts import RECEIPT_TEXT, ReceiptFormat, format_receipt, render_id, stat_word
+from .speedups import SPEEDUPS
 from .text import UDHI
 from .times import format_receipt_date
 from .tlv import Tag
@@ -91,7 +92,7 @@ _MESSAGE_STATE_HEAD = _TLV_HEAD.pack(Tag.MESSAGE_STATE, 1)
 _NETWORK_ERROR = struct.Struct(">HHBH")
 
 
-def receipt_deliver_sm_body(receipt: Receipt, config: ReceiptFormatConfig, *, legacy: bool) -> bytes | None:
+def python_receipt_deliver_sm_body(receipt: Receipt, config: ReceiptFormatConfig, *, legacy: bool) -> bytes | None:
     """The encoded body of `build_receipt()`'s deliver_sm, built straight from the receipt: the hot path.
 
     Byte for byte what `encode(build_receipt(...))` writes (tests check both on the same receipts).
@@ -138,6 +139,19 @@ def receipt_deliver_sm_body(receipt: Receipt, config: ReceiptFormatConfig, *, le
                 return None
             parts.append(_NETWORK_ERROR.pack(Tag.NETWORK_ERROR_CODE, 3, network_type, error_code))
     return b"".join(parts)
+
+
+if SPEEDUPS is not None:
+    SPEEDUPS.configure_receipts(
+        python_twin=python_receipt_deliver_sm_body, stat_words=tuple(stat_word(MessageState(v)) for v in range(10)),
+        delivered=tuple(_DELIVERED[MessageState(v)] for v in range(10)), quote_chars=_QUOTE.text_chars,
+        empty_quote=_QUOTE.empty_text, tag_receipted_id=Tag.RECEIPTED_MESSAGE_ID, tag_message_state=Tag.MESSAGE_STATE,
+        tag_network_error=Tag.NETWORK_ERROR_CODE,
+    )
+    # The same body, compiled: the common case in C, anything else handed to the Python twin above.
+    receipt_deliver_sm_body = SPEEDUPS.receipt_deliver_sm_body
+else:
+    receipt_deliver_sm_body = python_receipt_deliver_sm_body
 
 
 def build_inbound(inbound: Inbound, config: ReceiptFormatConfig) -> Pdu:

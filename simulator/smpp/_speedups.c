@@ -1,0 +1,505 @@
+/* The SMPP codec's per-message primitives, compiled: decoding submit_sm/deliver_sm and message-id
+ * responses, and encoding a receipt's deliver_sm body.
+ *
+ * Each function does exactly what its Python twin in codec.py / deliveries.py does, for the common
+ * case only. Anything unusual goes to the Python twin (the receipt body) or returns None so the
+ * table-driven decoder explains it (the decoders), which is what the Python twins do too. Tests
+ * check both twins byte for byte on the same inputs (tests/smpp/test_speedups.py).
+ *
+ * `configure_decoders()` and `configure_receipts()` hand over what lives in Python (the TLV decoder,
+ * the receipt body's Python twin, stat words, tag numbers), so there is one registry of each.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+static PyObject *decode_tlvs_func;      /* codec.decode_tlvs(data, pos, end) */
+static PyObject *receipt_body_python;   /* deliveries.python_receipt_deliver_sm_body */
+static PyObject *stat_words;            /* tuple: MessageState value -> stat word (str) */
+static PyObject *delivered_counts;      /* tuple: MessageState value -> dlvrd (int) */
+static Py_ssize_t quote_chars;          /* how many characters of the text a receipt quotes */
+static PyObject *empty_quote;           /* what an empty text is quoted as (ASCII str) */
+static unsigned int tag_receipted_id, tag_message_state, tag_network_error;
+
+static PyObject *s_mangle_id, *s_command, *s_id_format, *s_message, *s_id, *s_destination, *s_source,
+    *s_state, *s_error, *s_submitted_parts, *s_date_seconds, *s_submitted_at, *s_done_at, *s_text_label,
+    *s_text, *s_intermediate, *s_network_error, *s_legacy;
+
+#define MIN_EPOCH 946684800.0  /* 2000-01-01T00:00:00Z: receipt dates are YYMMDD... */
+#define END_EPOCH 4102444800.0 /* 2100-01-01T00:00:00Z */
+#define MAX_TEXT 254           /* short_message's limit */
+
+static Py_ssize_t
+find_nul(const char *buf, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t end)
+{
+    /* bytes.find(b"\0", start, stop) for 0 <= start */
+    if (stop > end)
+        stop = end;
+    if (start >= stop)
+        return -1;
+    const char *hit = memchr(buf + start, 0, (size_t)(stop - start));
+    return hit ? hit - buf : -1;
+}
+
+static PyObject *
+tlvs_or_empty(PyObject *data, Py_ssize_t pos, Py_ssize_t end)
+{
+    if (pos < end)
+        return PyObject_CallFunction(decode_tlvs_func, "Onn", data, pos, end);
+    return PyDict_New();
+}
+
+/* decode_short_message(cls, status, sequence, data, pos): codec._decode_short_message */
+static PyObject *
+decode_short_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "decode_short_message takes (cls, status, sequence, data, pos)");
+        return NULL;
+    }
+    PyObject *data = args[3];
+    Py_ssize_t pos = PyLong_AsSsize_t(args[4]);
+    if (pos == -1 && PyErr_Occurred())
+        return NULL;
+    if (decode_tlvs_func == NULL || !PyBytes_CheckExact(data) || pos < 0)
+        Py_RETURN_NONE;
+    const char *buf = PyBytes_AS_STRING(data);
+    const unsigned char *u = (const unsigned char *)buf;
+    Py_ssize_t end = PyBytes_GET_SIZE(data);
+
+    Py_ssize_t nul = find_nul(buf, pos, pos + 6, end);
+    if (nul < 0)
+        Py_RETURN_NONE;
+    Py_ssize_t service_at = pos, service_len = nul - pos;
+    pos = nul + 3;
+    if (pos > end)
+        Py_RETURN_NONE;
+    unsigned char source_ton = u[nul + 1], source_npi = u[nul + 2];
+    nul = find_nul(buf, pos, pos + 21, end);
+    if (nul < 0)
+        Py_RETURN_NONE;
+    Py_ssize_t source_at = pos, source_len = nul - pos;
+    pos = nul + 3;
+    if (pos > end)
+        Py_RETURN_NONE;
+    unsigned char dest_ton = u[nul + 1], dest_npi = u[nul + 2];
+    nul = find_nul(buf, pos, pos + 21, end);
+    if (nul < 0 || nul + 4 > end)
+        Py_RETURN_NONE;
+    Py_ssize_t dest_at = pos, dest_len = nul - pos;
+    unsigned char esm_class = u[nul + 1], protocol_id = u[nul + 2], priority = u[nul + 3];
+    pos = nul + 4;
+    nul = find_nul(buf, pos, pos + 17, end);
+    if (nul < 0 || (nul - pos != 0 && nul - pos != 16))
+        Py_RETURN_NONE;
+    Py_ssize_t schedule_at = pos, schedule_len = nul - pos;
+    pos = nul + 1;
+    nul = find_nul(buf, pos, pos + 17, end);
+    if (nul < 0 || (nul - pos != 0 && nul - pos != 16))
+        Py_RETURN_NONE;
+    Py_ssize_t validity_at = pos, validity_len = nul - pos;
+    pos = nul + 6;
+    if (pos > end)
+        Py_RETURN_NONE;
+    unsigned char registered = u[nul + 1], replace = u[nul + 2], coding = u[nul + 3], default_id = u[nul + 4];
+    Py_ssize_t sm_length = u[nul + 5];
+    if (pos + sm_length > end)
+        Py_RETURN_NONE;
+
+    /* Positional, in _ShortMessage's field order, as the Python twin builds it. */
+    PyObject *fields[20] = {NULL};
+    PyObject *result = NULL;
+    fields[2] = tlvs_or_empty(data, pos + sm_length, end);
+    if (fields[2] == NULL)
+        return NULL;  /* the TLV decoder's PduError: decode_body hands the PDU to the table-driven decoder */
+    fields[0] = Py_NewRef(args[2]);  /* sequence_number */
+    fields[1] = Py_NewRef(args[1]);  /* command_status */
+    if ((fields[3] = PyUnicode_DecodeLatin1(buf + service_at, service_len, NULL)) == NULL ||
+        (fields[6] = PyUnicode_DecodeLatin1(buf + source_at, source_len, NULL)) == NULL ||
+        (fields[10] = PyUnicode_DecodeLatin1(buf + schedule_at, schedule_len, NULL)) == NULL ||
+        (fields[11] = PyUnicode_DecodeLatin1(buf + validity_at, validity_len, NULL)) == NULL ||
+        (fields[16] = PyBytes_FromStringAndSize(buf + pos, sm_length)) == NULL ||
+        (fields[19] = PyUnicode_DecodeLatin1(buf + dest_at, dest_len, NULL)) == NULL)
+        goto done;
+    /* Octets: small ints are cached, so these cannot fail. */
+    fields[4] = PyLong_FromLong(source_ton);
+    fields[5] = PyLong_FromLong(source_npi);
+    fields[7] = PyLong_FromLong(esm_class);
+    fields[8] = PyLong_FromLong(protocol_id);
+    fields[9] = PyLong_FromLong(priority);
+    fields[12] = PyLong_FromLong(registered);
+    fields[13] = PyLong_FromLong(replace);
+    fields[14] = PyLong_FromLong(coding);
+    fields[15] = PyLong_FromLong(default_id);
+    fields[17] = PyLong_FromLong(dest_ton);
+    fields[18] = PyLong_FromLong(dest_npi);
+    result = PyObject_Vectorcall(args[0], fields, 20, NULL);
+done:
+    for (int i = 0; i < 20; i++)
+        Py_XDECREF(fields[i]);
+    return result;
+}
+
+/* decode_message_id_resp(cls, status, sequence, data, pos): codec._decode_message_id_resp */
+static PyObject *
+decode_message_id_resp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "decode_message_id_resp takes (cls, status, sequence, data, pos)");
+        return NULL;
+    }
+    PyObject *data = args[3];
+    Py_ssize_t pos = PyLong_AsSsize_t(args[4]);
+    if (pos == -1 && PyErr_Occurred())
+        return NULL;
+    if (decode_tlvs_func == NULL || !PyBytes_CheckExact(data) || pos < 0)
+        Py_RETURN_NONE;
+    const char *buf = PyBytes_AS_STRING(data);
+    Py_ssize_t end = PyBytes_GET_SIZE(data);
+    Py_ssize_t nul = find_nul(buf, pos, pos + 65, end);
+    if (nul < 0)
+        Py_RETURN_NONE;
+    PyObject *tlvs = tlvs_or_empty(data, nul + 1, end);
+    if (tlvs == NULL)
+        return NULL;
+    PyObject *message_id = PyUnicode_DecodeLatin1(buf + pos, nul - pos, NULL);
+    if (message_id == NULL) {
+        Py_DECREF(tlvs);
+        return NULL;
+    }
+    PyObject *fields[4] = {args[2], args[1], tlvs, message_id};  /* borrowed for the call */
+    PyObject *result = PyObject_Vectorcall(args[0], fields, 4, NULL);
+    Py_DECREF(tlvs);
+    Py_DECREF(message_id);
+    return result;
+}
+
+/* ---------------------------------------------------------------- the receipt's deliver_sm body */
+
+typedef struct {
+    char *at;
+    char *end;
+} Out;
+
+static int
+put(Out *out, const char *data, Py_ssize_t size)
+{
+    if (size < 0 || out->end - out->at < size)
+        return -1;
+    memcpy(out->at, data, (size_t)size);
+    out->at += size;
+    return 0;
+}
+
+static int
+put_u8(Out *out, unsigned int value)
+{
+    char octet = (char)value;
+    return put(out, &octet, 1);
+}
+
+static int
+put_u16(Out *out, unsigned int value)
+{
+    char two[2] = {(char)(value >> 8), (char)value};
+    return put(out, two, 2);
+}
+
+/* The ASCII characters of an all-ASCII str (-1: not exact str, or not ASCII). */
+static Py_ssize_t
+ascii_of(PyObject *value, const char **chars)
+{
+    if (!PyUnicode_CheckExact(value) || !PyUnicode_IS_ASCII(value))
+        return -1;
+    *chars = (const char *)PyUnicode_1BYTE_DATA(value);
+    return PyUnicode_GET_LENGTH(value);
+}
+
+/* times.format_receipt_date for a finite instant in 2000-2099; 0 if the instant is outside (the
+ * Python twin then explains it). */
+static int
+put_receipt_date(Out *out, double epoch, int seconds)
+{
+    if (!isfinite(epoch))
+        return 0;
+    double whole = floor(epoch);
+    if (!(whole >= MIN_EPOCH && whole < END_EPOCH))
+        return 0;
+    time_t instant = (time_t)whole;
+    struct tm fields;
+    if (gmtime_r(&instant, &fields) == NULL)
+        return 0;
+    char text[16];
+    int size = snprintf(text, sizeof text, seconds ? "%02d%02d%02d%02d%02d%02d" : "%02d%02d%02d%02d%02d",
+                        fields.tm_year % 100, fields.tm_mon + 1, fields.tm_mday, fields.tm_hour, fields.tm_min,
+                        fields.tm_sec);
+    return put(out, text, size) == 0 ? 1 : -1;
+}
+
+static int
+put_decimal3(Out *out, long value)
+{
+    char text[32];
+    int size = snprintf(text, sizeof text, "%03ld", value);
+    return put(out, text, size);
+}
+
+/* The quoted start of the message text, as `text[:quote_chars].encode("ascii", "replace")` gives it. */
+static int
+put_quote(Out *out, PyObject *text)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    if (length > quote_chars)
+        length = quote_chars;
+    if (length == 0) {
+        const char *chars;
+        Py_ssize_t size = ascii_of(empty_quote, &chars);
+        return put(out, chars, size);
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (put_u8(out, ch < 128 ? ch : '?') < 0)
+            return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    PyObject *mangle_id, *command, *id_format, *message, *id, *destination, *source, *state, *error,
+        *submitted_parts, *date_seconds, *submitted_at, *done_at, *text_label, *text, *intermediate,
+        *network_error;
+} ReceiptFields;
+
+#define RECEIPT_FIELDS (sizeof(ReceiptFields) / sizeof(PyObject *))
+
+static int
+get_field(PyObject **slot, PyObject *owner, PyObject *name)
+{
+    *slot = PyObject_GetAttr(owner, name);
+    return *slot == NULL ? -1 : 0;
+}
+
+/* 1: the body is in `out`; 0: not the common case (the Python twin decides); -1: an error is set. */
+static int
+build_receipt_body(Out *out, ReceiptFields *f, PyObject *receipt, PyObject *config, int legacy)
+{
+    if (get_field(&f->mangle_id, receipt, s_mangle_id) || get_field(&f->command, config, s_command) ||
+        get_field(&f->id_format, config, s_id_format))
+        return -1;
+    if (f->mangle_id != Py_None || !PyUnicode_CheckExact(f->command) ||
+        PyUnicode_CompareWithASCIIString(f->command, "deliver_sm") != 0 || !PyUnicode_CheckExact(f->id_format) ||
+        PyUnicode_CompareWithASCIIString(f->id_format, "hex") != 0)
+        return 0;
+    if (get_field(&f->message, receipt, s_message) || get_field(&f->id, f->message, s_id) ||
+        get_field(&f->destination, f->message, s_destination) || get_field(&f->source, f->message, s_source) ||
+        get_field(&f->state, receipt, s_state) || get_field(&f->error, receipt, s_error) ||
+        get_field(&f->submitted_parts, receipt, s_submitted_parts) ||
+        get_field(&f->date_seconds, config, s_date_seconds) ||
+        get_field(&f->submitted_at, f->message, s_submitted_at) || get_field(&f->done_at, receipt, s_done_at) ||
+        get_field(&f->text_label, config, s_text_label) || get_field(&f->text, receipt, s_text) ||
+        get_field(&f->intermediate, receipt, s_intermediate) ||
+        get_field(&f->network_error, receipt, s_network_error))
+        return -1;
+
+    const char *id, *source, *destination, *label;
+    Py_ssize_t id_len = ascii_of(f->id, &id);
+    /* The deliver_sm's source is the message's destination, and the other way round. */
+    Py_ssize_t source_len = ascii_of(f->destination, &source);
+    Py_ssize_t destination_len = ascii_of(f->source, &destination);
+    Py_ssize_t label_len = ascii_of(f->text_label, &label);
+    if (id_len < 0 || id_len > 64 || source_len < 0 || destination_len < 0 || label_len < 0 || label_len > 64 ||
+        !PyUnicode_CheckExact(f->text) || !PyLong_CheckExact(f->error) || !PyLong_CheckExact(f->submitted_parts) ||
+        !PyFloat_CheckExact(f->submitted_at) || !PyFloat_CheckExact(f->done_at))
+        return 0;
+    if (source_len > 20)
+        source_len = 20;
+    if (destination_len > 20)
+        destination_len = 20;
+    if (memchr(source, 0, (size_t)source_len) || memchr(destination, 0, (size_t)destination_len))
+        return 0;
+    if (!PyLong_Check(f->state))
+        return 0;
+    int overflow;
+    long state = PyLong_AsLongAndOverflow(f->state, &overflow);
+    if (overflow || state < 0 || state >= PyTuple_GET_SIZE(stat_words))
+        return 0;
+    long error = PyLong_AsLongAndOverflow(f->error, &overflow);
+    if (overflow || error < 0)
+        return 0;
+    long submitted = PyLong_AsLongAndOverflow(f->submitted_parts, &overflow);
+    if (overflow || submitted < 0)
+        return 0;
+    long delivered = PyLong_AsLong(PyTuple_GET_ITEM(delivered_counts, state));
+    const char *stat;
+    Py_ssize_t stat_len = ascii_of(PyTuple_GET_ITEM(stat_words, state), &stat);
+    if (stat_len < 0 || (delivered == -1 && PyErr_Occurred()))
+        return -1;
+    int seconds = PyObject_IsTrue(f->date_seconds);
+    int intermediate = PyObject_IsTrue(f->intermediate);
+    if (seconds < 0 || intermediate < 0)
+        return -1;
+    unsigned int network_type = 0, network_code = 0;
+    if (!legacy && f->network_error != Py_None) {
+        PyObject *pair = f->network_error;
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2 ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(pair, 0)) || !PyLong_CheckExact(PyTuple_GET_ITEM(pair, 1)))
+            return 0;
+        long kind = PyLong_AsLongAndOverflow(PyTuple_GET_ITEM(pair, 0), &overflow);
+        if (overflow || kind < 0 || kind > 0xFF)
+            return 0;
+        long code = PyLong_AsLongAndOverflow(PyTuple_GET_ITEM(pair, 1), &overflow);
+        if (overflow || code < 0 || code > 0xFFFF)
+            return 0;
+        network_type = (unsigned int)kind;
+        network_code = (unsigned int)code;
+    }
+
+    /* The receipt text (receipts.RECEIPT_TEXT), at most 254 octets in short_message. */
+    char text_buffer[512];
+    Out text = {text_buffer, text_buffer + sizeof text_buffer};
+    int dated;
+    if (put(&text, "id:", 3) || put(&text, id, id_len) || put(&text, " sub:", 5) || put_decimal3(&text, submitted) ||
+        put(&text, " dlvrd:", 7) || put_decimal3(&text, delivered) || put(&text, " submit date:", 13))
+        return 0;
+    dated = put_receipt_date(&text, PyFloat_AS_DOUBLE(f->submitted_at), seconds);
+    if (dated <= 0 || put(&text, " done date:", 11))
+        return 0;
+    dated = put_receipt_date(&text, PyFloat_AS_DOUBLE(f->done_at), seconds);
+    if (dated <= 0 || put(&text, " stat:", 6) || put(&text, stat, stat_len) || put(&text, " err:", 5) ||
+        put_decimal3(&text, error) || put(&text, " ", 1) || put(&text, label, label_len) || put(&text, ":", 1) ||
+        put_quote(&text, f->text))
+        return 0;
+    Py_ssize_t text_len = text.at - text_buffer;
+    if (text_len > MAX_TEXT)
+        text_len = MAX_TEXT;
+
+    static const char esm_receipt[6] = {0, 0x04, 0, 0, 0, 0};       /* NUL, esm_class, pid, priority, 2 times */
+    static const char esm_intermediate[6] = {0, 0x20, 0, 0, 0, 0};
+    if (put(out, "\0\0\0", 3) || put(out, source, source_len) || put(out, "\0\0\0", 3) ||
+        put(out, destination, destination_len) || put(out, intermediate ? esm_intermediate : esm_receipt, 6) ||
+        put(out, "\0\0\0\0", 4) || put_u8(out, (unsigned int)text_len) || put(out, text_buffer, text_len))
+        return 0;
+    if (!legacy) {
+        if (put_u16(out, tag_receipted_id) || put_u16(out, (unsigned int)id_len + 1) || put(out, id, id_len) ||
+            put_u8(out, 0) || put_u16(out, tag_message_state) || put_u16(out, 1) || put_u8(out, (unsigned int)state))
+            return 0;
+        if (f->network_error != Py_None &&
+            (put_u16(out, tag_network_error) || put_u16(out, 3) || put_u8(out, network_type) ||
+             put_u16(out, network_code)))
+            return 0;
+    }
+    return 1;
+}
+
+/* receipt_deliver_sm_body(receipt, config, *, legacy): deliveries.python_receipt_deliver_sm_body */
+static PyObject *
+receipt_deliver_sm_body(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != 2 || kwnames == NULL || PyTuple_GET_SIZE(kwnames) != 1 ||
+        PyUnicode_Compare(PyTuple_GET_ITEM(kwnames, 0), s_legacy) != 0) {
+        if (PyErr_Occurred())
+            return NULL;
+        PyErr_SetString(PyExc_TypeError, "receipt_deliver_sm_body takes (receipt, config, *, legacy)");
+        return NULL;
+    }
+    if (receipt_body_python == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "simulator.smpp._speedups: configure_receipts() was not called");
+        return NULL;
+    }
+    int legacy = PyObject_IsTrue(args[2]);
+    if (legacy < 0)
+        return NULL;
+    ReceiptFields fields = {NULL};
+    char body_buffer[1024];
+    Out out = {body_buffer, body_buffer + sizeof body_buffer};
+    int built = build_receipt_body(&out, &fields, args[0], args[1], legacy);
+    for (size_t i = 0; i < RECEIPT_FIELDS; i++)
+        Py_XDECREF(((PyObject **)&fields)[i]);
+    if (built < 0)
+        return NULL;
+    if (built == 0)
+        return PyObject_Vectorcall(receipt_body_python, args, nargsf, kwnames);
+    return PyBytes_FromStringAndSize(body_buffer, out.at - body_buffer);
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static PyObject *
+configure_decoders(PyObject *module, PyObject *decoder)
+{
+    Py_XSETREF(decode_tlvs_func, Py_NewRef(decoder));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+configure_receipts(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"python_twin", "stat_words", "delivered", "quote_chars", "empty_quote",
+                               "tag_receipted_id", "tag_message_state", "tag_network_error", NULL};
+    PyObject *python_body, *words, *delivered, *empty;
+    Py_ssize_t chars;
+    unsigned int receipted, state, network;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OO!O!nUIII", keywords, &python_body, &PyTuple_Type, &words,
+                                     &PyTuple_Type, &delivered, &chars, &empty, &receipted, &state, &network))
+        return NULL;
+    const char *unused;
+    if (PyTuple_GET_SIZE(words) != PyTuple_GET_SIZE(delivered) || chars < 0 || ascii_of(empty, &unused) < 0 ||
+        PyUnicode_GET_LENGTH(empty) > 64) {
+        PyErr_SetString(PyExc_ValueError, "stat words and delivered counts must match; the empty quote is ASCII");
+        return NULL;
+    }
+    Py_XSETREF(receipt_body_python, Py_NewRef(python_body));
+    Py_XSETREF(stat_words, Py_NewRef(words));
+    Py_XSETREF(delivered_counts, Py_NewRef(delivered));
+    Py_XSETREF(empty_quote, Py_NewRef(empty));
+    quote_chars = chars;
+    tag_receipted_id = receipted;
+    tag_message_state = state;
+    tag_network_error = network;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"decode_short_message", (PyCFunction)(void (*)(void))decode_short_message, METH_FASTCALL,
+     "codec._decode_short_message, compiled."},
+    {"decode_message_id_resp", (PyCFunction)(void (*)(void))decode_message_id_resp, METH_FASTCALL,
+     "codec._decode_message_id_resp, compiled."},
+    {"receipt_deliver_sm_body", (PyCFunction)(void (*)(void))receipt_deliver_sm_body,
+     METH_FASTCALL | METH_KEYWORDS, "deliveries.python_receipt_deliver_sm_body, compiled."},
+    {"configure_decoders", (PyCFunction)configure_decoders, METH_O, "Hand over codec.decode_tlvs."},
+    {"configure_receipts", (PyCFunction)(void (*)(void))configure_receipts, METH_VARARGS | METH_KEYWORDS,
+     "Hand over the receipt body's Python twin, the stat words and dlvrd counts by state, and tag numbers."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "simulator.smpp._speedups",
+    "The SMPP codec's per-message primitives, compiled (see simulator/smpp/speedups.py).", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    struct {
+        PyObject **slot;
+        const char *name;
+    } names[] = {
+        {&s_mangle_id, "mangle_id"}, {&s_command, "command"}, {&s_id_format, "id_format"},
+        {&s_message, "message"}, {&s_id, "id"}, {&s_destination, "destination"}, {&s_source, "source"},
+        {&s_state, "state"}, {&s_error, "error"}, {&s_submitted_parts, "submitted_parts"},
+        {&s_date_seconds, "date_seconds"}, {&s_submitted_at, "submitted_at"}, {&s_done_at, "done_at"},
+        {&s_text_label, "text_label"}, {&s_text, "text"}, {&s_intermediate, "intermediate"},
+        {&s_network_error, "network_error"}, {&s_legacy, "legacy"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        *names[i].slot = PyUnicode_InternFromString(names[i].name);
+        if (*names[i].slot == NULL)
+            return NULL;
+    }
+    return PyModule_Create(&module_def);
+}
