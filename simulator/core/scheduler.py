@@ -3,72 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from heapq import heapify, heappop, heappush
-from typing import Any, Callable
+from heapq import heapify
 
 from simulator.core.clock import Clock
+from simulator.speedups import load
+
+from . import timers
+from .timers import FIRST, TimerQueue
 
 __all__ = ["Scheduler", "Timer"]
-
-_log = logging.getLogger("carrier_sim.scheduler")
-
-# Entry layout: [when, seq, callback, args]. A mutable list so cancel() can
-# blank the callback in place (lazy deletion) without searching the queue;
-# ``seq`` is unique, so comparisons never reach the callback.
-_WHEN = 0
-_CB = 2
-_ARGS = 3
 
 # The driver serves deadlines with this granularity (seconds): receipts due within the same
 # millisecond are sent in one batch, and the loop is woken at most ~1,000 times a second.
 RESOLUTION = 0.001
-# Timers are kept in one FIFO bucket per millisecond of deadline (a hashed timing wheel with a
-# heap of its occupied slots), so a receipt costs an append, not a push through a heap of every
-# pending receipt; the heap only sees a new millisecond.
-_TICKS_PER_SECOND = 1000
-# A bucket is a list: [index of its next entry, entry, entry, ...]. A list, not a deque: a deque
-# costs 760 bytes, and with spread-out deadlines most buckets hold one timer.
-_FIRST = 1
+_CB, _ARGS = 2, 3  # a timer entry's callback and arguments (timers.py has the layout)
+
+# The per-timer work compiled, if it was built: scheduling and firing are on every message's path.
+_compiled = load("simulator.core._speedups")
+if _compiled is not None:
+    _compiled.configure(report_failure=timers.report_failure)
+    Timer, _Queue = _compiled.Timer, _compiled.TimerQueue
+else:
+    Timer, _Queue = timers.Timer, TimerQueue
 
 
-class Timer:
-    """Handle for one scheduled callback; only ``cancel()`` is needed by callers."""
-
-    __slots__ = ("_entry", "_scheduler")
-
-    def __init__(self, entry: list[Any], scheduler: Scheduler) -> None:
-        self._entry = entry
-        self._scheduler = scheduler
-
-    @property
-    def when(self) -> float:
-        """Monotonic deadline the timer was scheduled for."""
-        return self._entry[_WHEN]
-
-    @property
-    def pending(self) -> bool:
-        """True until the timer fires, is cancelled or the scheduler is cleared."""
-        return self._entry[_CB] is not None
-
-    def cancel(self) -> bool:
-        """Cancel the timer; return False if it already fired or was cancelled."""
-        entry = self._entry
-        if entry[_CB] is None:
-            return False
-        entry[_CB] = None
-        # Drop the args now: receipts hold message objects and a cancelled
-        # entry can sit in its bucket until its deadline.
-        entry[_ARGS] = ()
-        self._scheduler._cancelled_one()
-        return True
-
-    def __repr__(self) -> str:
-        state = "pending" if self.pending else "done"
-        return f"<Timer when={self._entry[_WHEN]!r} {state}>"
-
-
-class Scheduler:
+class Scheduler(_Queue):  # type: ignore[valid-type,misc]  # the compiled twin, or TimerQueue
     """Timers in millisecond buckets, driven by one event-loop timer that ``run()`` keeps armed.
 
     Timers fire in (deadline, insertion) order, exactly, whatever their bucket. Callbacks are plain
@@ -78,18 +37,12 @@ class Scheduler:
     the ``run()`` driver always passes a limit, so it yields.
     """
 
-    __slots__ = ("_clock", "_now", "_buckets", "_ticks", "_unsorted", "_size", "_seq", "_cancelled", "_running",
-                 "_loop", "_handle", "_armed_at", "_batch")
+    __slots__ = ("_clock", "_running", "_handle", "_armed_at", "_batch")
 
     def __init__(self, clock: Clock) -> None:
+        super().__init__()
         self._clock = clock
         self._now = clock.now  # bound once: read on every call_later/run_due
-        self._buckets: dict[int, list[Any]] = {}  # millisecond tick -> [next index, entries...]
-        self._ticks: list[int] = []  # heap of the ticks that have a bucket
-        self._unsorted: set[int] = set()  # buckets an entry joined out of deadline order
-        self._size = 0  # entries in the buckets, cancelled ones included
-        self._seq = 0
-        self._cancelled = 0  # cancelled entries still in a bucket
         self._running = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.Handle | None = None
@@ -111,114 +64,6 @@ class Scheduler:
     def scheduled(self) -> int:
         """Timers scheduled since the start, fired and cancelled ones included: a measure of activity."""
         return self._seq
-
-    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
-        """Run ``callback(*args)`` once the monotonic clock reaches ``when``."""
-        try:
-            tick = int(when * _TICKS_PER_SECOND)
-        except (OverflowError, ValueError):
-            raise ValueError(f"a timer's deadline must be a finite number, not {when!r}") from None
-        seq = self._seq
-        self._seq = seq + 1
-        entry = [when, seq, callback, args]
-        self._size += 1
-        bucket = self._buckets.get(tick)
-        if bucket is not None:
-            if when < bucket[-1][_WHEN]:  # a bucket is removed once used up, so [-1] is still waiting
-                self._unsorted.add(tick)
-            bucket.append(entry)
-            # Only the earliest bucket can need the driver sooner; the common case (a receipt
-            # later than what is already queued) costs nothing more than the append.
-            if tick == self._ticks[0] and self._loop is not None:
-                self._arm(when)
-        else:
-            ticks = self._ticks
-            self._buckets[tick] = [_FIRST, entry]
-            earliest = not ticks or tick < ticks[0]
-            heappush(ticks, tick)
-            if earliest and self._loop is not None:
-                self._arm(when)
-        return Timer(entry, self)
-
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
-        """Run ``callback(*args)`` ``delay`` seconds from now."""
-        return self.call_at(self._now() + delay, callback, *args)
-
-    def _sort(self, tick: int, bucket: list[Any]) -> None:
-        """Put the waiting part of a bucket an entry joined out of order back in (when, seq) order."""
-        self._unsorted.discard(tick)
-        bucket[bucket[0]:] = sorted(bucket[bucket[0]:])
-
-    def next_deadline(self) -> float | None:
-        """Earliest live deadline, or None when nothing is scheduled."""
-        ticks = self._ticks
-        buckets = self._buckets
-        while ticks:
-            tick = ticks[0]
-            bucket = buckets[tick]
-            if tick in self._unsorted:
-                self._sort(tick, bucket)
-            index = bucket[0]
-            size = len(bucket)
-            # Drop cancelled entries from the front so the answer is a live timer.
-            while index < size and bucket[index][_CB] is None:
-                index += 1
-                self._size -= 1
-                self._cancelled -= 1
-            bucket[0] = index
-            if index < size:
-                return bucket[index][_WHEN]
-            del buckets[tick]
-            heappop(ticks)
-        return None
-
-    def run_due(self, now: float | None = None, *, limit: int | None = None) -> int:
-        """Run every timer due at ``now`` (default: clock.now()) in (when, seq) order.
-
-        Timers that callbacks add with a deadline <= ``now`` run in the same
-        call. At most ``limit`` callbacks run (None = no bound). Returns the
-        number of callbacks run, including those that raised (logged, then
-        skipped over).
-        """
-        if limit is not None and limit < 0:
-            raise ValueError("limit must be >= 0")
-        if now is None:
-            now = self._now()
-        count = 0
-        ticks = self._ticks
-        buckets = self._buckets
-        unsorted = self._unsorted
-        while ticks and count != limit:
-            tick = ticks[0]
-            bucket = buckets[tick]
-            if tick in unsorted:
-                self._sort(tick, bucket)
-            index = bucket[0]
-            entry = bucket[index]
-            if entry[_WHEN] > now:
-                break
-            index += 1
-            self._size -= 1
-            if index == len(bucket):
-                del buckets[tick]
-                heappop(ticks)
-            else:
-                bucket[0] = index
-            callback = entry[_CB]
-            if callback is None:
-                self._cancelled -= 1
-                continue
-            args = entry[_ARGS]
-            # Mark as fired before calling, so a late cancel() from inside the
-            # callback (or after) is a no-op and cannot skew the counter.
-            entry[_CB] = None
-            entry[_ARGS] = ()
-            count += 1
-            try:
-                callback(*args)
-            except Exception:
-                _log.exception("timer callback %r failed", callback)
-        return count
 
     def clear(self) -> None:
         """Drop every timer; outstanding Timer handles become no-ops."""
@@ -251,7 +96,7 @@ class Scheduler:
         if self._cancelled * 2 > self._size:
             # In place: a run_due() in progress holds these containers.
             buckets = self._buckets
-            live_buckets = {tick: [_FIRST, *live] for tick, bucket in buckets.items()
+            live_buckets = {tick: [FIRST, *live] for tick, bucket in buckets.items()
                             if (live := [e for e in bucket[bucket[0]:] if e[_CB] is not None])}
             buckets.clear()
             buckets.update(live_buckets)

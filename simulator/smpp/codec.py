@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from struct import Struct
 from typing import Any
 
+from simulator.speedups import load
+
 from .pdu import (
     COMMAND_NAMES,
     REGISTRY,
@@ -21,10 +23,10 @@ from .pdu import (
     SubmitSmResp,
     UnsuccessSme,
 )
-from .speedups import SPEEDUPS
 from .status import Status
 from .tlv import FIXED_LENGTH, TLV_SPECS, Kind, NetworkErrorCode, TlvValue
 
+SPEEDUPS = load("simulator.smpp._speedups")
 HEADER = Struct(">IIII")
 HEADER_SIZE = 16
 _U16 = Struct(">H")

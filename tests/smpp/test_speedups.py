@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tracemalloc
 
 import pytest
@@ -14,33 +11,15 @@ from hypothesis import strategies as st
 from simulator.config import ReceiptFormatConfig
 from simulator.core.records import Message, MessageState, Receipt
 from simulator.smpp import codec, deliveries
-from simulator.smpp.codec import PduError, encode
+from simulator.smpp.codec import SPEEDUPS, PduError, encode
 from simulator.smpp.pdu import DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp
-from simulator.smpp.speedups import SPEEDUPS
 from simulator.smpp.times import SmppTimeError
 
 from .test_codec import pdu_strategy
 
-# scripts/test builds the extension and sets this, so CI fails rather than skip when the build broke.
-REQUIRED = os.environ.get("CARRIER_SIM_REQUIRE_SPEEDUPS", "") not in ("", "0")
+from ..test_speedups import REQUIRED
+
 compiled = pytest.mark.skipif(SPEEDUPS is None and not REQUIRED, reason="built without a C compiler")
-
-
-def test_the_extension_is_built_where_the_suite_requires_it():
-    if not REQUIRED:
-        pytest.skip("CARRIER_SIM_REQUIRE_SPEEDUPS is not set (scripts/test sets it)")
-    assert SPEEDUPS is not None
-    assert deliveries.receipt_deliver_sm_body is SPEEDUPS.receipt_deliver_sm_body
-    assert codec._FAST_DECODERS[SubmitSm.command_id] is SPEEDUPS.decode_short_message
-
-
-def test_pure_python_can_be_chosen():
-    probe = ("from simulator.smpp import codec, deliveries; from simulator.smpp.speedups import SPEEDUPS; "
-             "print(SPEEDUPS, deliveries.receipt_deliver_sm_body is deliveries.python_receipt_deliver_sm_body, "
-             "codec._FAST_DECODERS[4] is codec._decode_short_message)")
-    env = dict(os.environ, CARRIER_SIM_PURE_PYTHON="1")
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["None", "True", "True"]
 
 
 def _outcome(decoder, cls, wire: bytes):

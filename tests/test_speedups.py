@@ -1,0 +1,47 @@
+"""The compiled twins are built where the suite requires them, and `CARRIER_SIM_PURE_PYTHON` switches them off."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from simulator.core import scheduler
+from simulator.smpp import codec, deliveries
+from simulator.speedups import load
+
+# scripts/test builds the extensions and sets this, so CI fails rather than skips when a build broke.
+REQUIRED = os.environ.get("CARRIER_SIM_REQUIRE_SPEEDUPS", "") not in ("", "0")
+
+
+def test_the_extensions_are_built_and_used_where_the_suite_requires_them():
+    if not REQUIRED:
+        pytest.skip("CARRIER_SIM_REQUIRE_SPEEDUPS is not set (scripts/test sets it)")
+    smpp, core = load("simulator.smpp._speedups"), load("simulator.core._speedups")
+    assert smpp is not None and core is not None
+    assert deliveries.receipt_deliver_sm_body is smpp.receipt_deliver_sm_body
+    assert codec._FAST_DECODERS[4] is smpp.decode_short_message  # submit_sm
+    assert scheduler.Timer is core.Timer and issubclass(scheduler.Scheduler, core.TimerQueue)
+
+
+def test_pure_python_can_be_chosen():
+    probe = ("from simulator.smpp import codec, deliveries; from simulator.core import scheduler, timers; "
+             "print(codec.SPEEDUPS, deliveries.receipt_deliver_sm_body is deliveries.python_receipt_deliver_sm_body, "
+             "codec._FAST_DECODERS[4] is codec._decode_short_message, scheduler.Timer is timers.Timer, "
+             "issubclass(scheduler.Scheduler, timers.TimerQueue))")
+    env = dict(os.environ, CARRIER_SIM_PURE_PYTHON="1")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    assert out.split() == ["None", "True", "True", "True", "True"]
+
+
+def test_the_pure_python_twins_pass_the_scheduler_and_codec_suites():
+    """The suites that exercise the twins most, run again with the compiled ones switched off."""
+    env = dict(os.environ, CARRIER_SIM_PURE_PYTHON="1")
+    suites = ["tests/core/test_scheduler.py", "tests/smpp/test_codec.py", "tests/smpp/test_deliveries.py"]
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites], env=env,
+                            capture_output=True, text=True, timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout
