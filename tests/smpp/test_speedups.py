@@ -15,9 +15,8 @@ from simulator.smpp.codec import SPEEDUPS, PduError, encode
 from simulator.smpp.pdu import DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp
 from simulator.smpp.times import SmppTimeError
 
-from .test_codec import pdu_strategy
-
 from ..test_speedups import REQUIRED
+from .test_codec import pdu_strategy
 
 compiled = pytest.mark.skipif(SPEEDUPS is None and not REQUIRED, reason="built without a C compiler")
 
