@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import count
 from typing import Any
+
+import msgspec
 
 from simulator.config import Config
 from simulator.smpp import text as sms_text
@@ -38,9 +40,8 @@ _OK = int(Status.ESME_ROK)
 _DELIVERED, _DELETED = MessageState.DELIVERED, MessageState.DELETED
 
 
-@dataclass(slots=True)
-class Submission:
-    """One submitted PDU's worth of message, in front-end-neutral terms."""
+class Submission(msgspec.Struct):
+    """One submitted PDU's worth of message, in front-end-neutral terms (one is made per submit: __init__ in C)."""
 
     system_id: str
     channel: str  # smpp, http, smtp
@@ -59,8 +60,7 @@ class Submission:
     ref: Any = None
 
 
-@dataclass(slots=True)
-class SubmitResult:
+class SubmitResult(msgspec.Struct, gc=False):  # it holds no container that could refer back to it
     status: int
     message_id: str = ""
     latency: float = 0.0
@@ -261,7 +261,7 @@ class Carrier:
             return None
         messages = list(logical.contexts)
         traffic = Traffic(message.system_id, message.channel, message.source, message.destination,
-                          logical.data_coding, total, text=logical.text)
+                          logical.data_coding, total, decoded=logical.text)
         return self._accept(messages, traffic, opted_out)
 
     def _fail_dropped(self, now: float) -> None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Protocol
 
+import msgspec
+
 from .clock import Clock
 from .records import Inbound, Item, MessageState, Receipt
 from .scheduler import Scheduler
@@ -26,8 +28,7 @@ class Endpoint(Protocol):
         """Send now; report the result later with Outbox.settle()."""
 
 
-@dataclass(slots=True, eq=False)
-class Delivery:
+class Delivery(msgspec.Struct, eq=False):  # one per receipt or MO: __init__ in C; compared by identity
     id: int
     mailbox: str
     item: Item

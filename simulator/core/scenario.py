@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from simulator.config import StatusCode
 from simulator.smpp.status import Status
 from simulator.yamlload import ConfigError, load_file, load_text
@@ -61,32 +63,29 @@ BASE = Behaviour(
 )
 
 
-class Traffic:
-    """What a rule can match on: one submitted message as the carrier sees it.
+class Traffic(msgspec.Struct, gc=False):
+    """What a rule can match on: one submitted message as the carrier sees it (one is made per submit).
 
-    The text is decoded only if a rule asks for it: most scenarios never look at it.
+    The text is decoded only if a rule asks for it: most scenarios never look at it. `decoded` is the
+    text when the caller already has it (a long message's parts, joined).
     """
 
-    __slots__ = ("system_id", "channel", "source", "destination", "payload", "data_coding", "segments", "_text")
-
-    def __init__(self, system_id: str, channel: str, source: str, destination: str, data_coding: int,
-                 segments: int, *, payload: bytes = b"", text: str | None = None) -> None:
-        self.system_id = system_id
-        self.channel = channel
-        self.source = source
-        self.destination = destination
-        self.payload = payload
-        self.data_coding = data_coding
-        self.segments = segments
-        self._text = text
+    system_id: str
+    channel: str
+    source: str
+    destination: str
+    data_coding: int
+    segments: int
+    payload: bytes = b""
+    decoded: str | None = None
 
     @property
     def text(self) -> str:
-        if self._text is None:
+        if self.decoded is None:
             from simulator.smpp.text import decode
 
-            self._text = decode(self.payload, self.data_coding)
-        return self._text
+            self.decoded = decode(self.payload, self.data_coding)
+        return self.decoded
 
 
 @dataclass(frozen=True, slots=True)

@@ -305,7 +305,7 @@ build_receipt_body(Out *out, ReceiptFields *f, PyObject *receipt, PyObject *conf
         get_field(&f->network_error, receipt, s_network_error))
         return -1;
 
-    const char *id, *source, *destination, *label;
+    const char *id = NULL, *source = NULL, *destination = NULL, *label = NULL;
     Py_ssize_t id_len = ascii_of(f->id, &id);
     /* The deliver_sm's source is the message's destination, and the other way round. */
     Py_ssize_t source_len = ascii_of(f->destination, &source);

@@ -1,10 +1,11 @@
-"""SMPP PDUs as typed dataclasses, and the one registry from command_id to PDU class."""
+"""SMPP PDUs as typed msgspec Structs, and the one registry from command_id to PDU class."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar, NamedTuple
+
+import msgspec
 
 from .tlv import TlvValue, tag_of
 
@@ -68,8 +69,7 @@ class UnsuccessSme(NamedTuple):
     error_status: int = 0
 
 
-@dataclass(slots=True)
-class Pdu:
+class Pdu(msgspec.Struct):
     """Header fields and TLVs shared by every PDU. TLVs map tag -> typed value (raw bytes if unknown).
 
     Build PDUs with keyword arguments. Most classes take nothing else; only the codec's hot path
@@ -82,7 +82,7 @@ class Pdu:
 
     sequence_number: int = 0
     command_status: int = 0
-    tlvs: dict[int, TlvValue] = field(default_factory=dict)
+    tlvs: dict[int, TlvValue] = msgspec.field(default_factory=dict)
 
     @property
     def is_response(self) -> bool:
@@ -147,8 +147,7 @@ _SM_BODY = (
 )
 
 
-@dataclass(slots=True, kw_only=True)
-class _Bind(Pdu):
+class _Bind(Pdu, kw_only=True):
     BODY: ClassVar[tuple[F, ...]] = _BIND_BODY
     system_id: str = ""
     password: str = ""
@@ -159,77 +158,63 @@ class _Bind(Pdu):
     address_range: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
-class BindTransmitter(_Bind):
+class BindTransmitter(_Bind, kw_only=True):
     command_id: ClassVar[int] = CommandId.BIND_TRANSMITTER
 
 
-@dataclass(slots=True, kw_only=True)
-class BindReceiver(_Bind):
+class BindReceiver(_Bind, kw_only=True):
     command_id: ClassVar[int] = CommandId.BIND_RECEIVER
 
 
-@dataclass(slots=True, kw_only=True)
-class BindTransceiver(_Bind):
+class BindTransceiver(_Bind, kw_only=True):
     command_id: ClassVar[int] = CommandId.BIND_TRANSCEIVER
 
 
-@dataclass(slots=True, kw_only=True)
-class _BindResp(Pdu):
+class _BindResp(Pdu, kw_only=True):
     BODY: ClassVar[tuple[F, ...]] = (F("system_id", "cstr", 16, 0x0F),)
     OMITS_BODY_ON_ERROR: ClassVar[bool] = True
     system_id: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
-class BindTransmitterResp(_BindResp):
+class BindTransmitterResp(_BindResp, kw_only=True):
     command_id: ClassVar[int] = CommandId.BIND_TRANSMITTER_RESP
 
 
-@dataclass(slots=True, kw_only=True)
-class BindReceiverResp(_BindResp):
+class BindReceiverResp(_BindResp, kw_only=True):
     command_id: ClassVar[int] = CommandId.BIND_RECEIVER_RESP
 
 
-@dataclass(slots=True, kw_only=True)
-class BindTransceiverResp(_BindResp):
+class BindTransceiverResp(_BindResp, kw_only=True):
     command_id: ClassVar[int] = CommandId.BIND_TRANSCEIVER_RESP
 
 
-@dataclass(slots=True, kw_only=True)
-class Outbind(Pdu):
+class Outbind(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.OUTBIND
     BODY: ClassVar[tuple[F, ...]] = (F("system_id", "cstr", 16, 0x0F), F("password", "cstr", 9, 0x0E))
     system_id: str = ""
     password: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
-class Unbind(Pdu):
+class Unbind(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.UNBIND
 
 
-@dataclass(slots=True, kw_only=True)
-class UnbindResp(Pdu):
+class UnbindResp(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.UNBIND_RESP
 
 
-@dataclass(slots=True, kw_only=True)
-class GenericNack(Pdu):
+class GenericNack(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.GENERIC_NACK
 
 
-@dataclass(slots=True, kw_only=True)
-class EnquireLink(Pdu):
+class EnquireLink(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.ENQUIRE_LINK
 
 
-@dataclass(slots=True, kw_only=True)
-class EnquireLinkResp(Pdu):
+class EnquireLinkResp(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.ENQUIRE_LINK_RESP
 
 
-@dataclass(slots=True)
 class _SubmitFields(Pdu):
     """The fields submit_sm, deliver_sm and submit_multi share (their BODY gives the wire order)."""
 
@@ -249,7 +234,6 @@ class _SubmitFields(Pdu):
     short_message: bytes = b""
 
 
-@dataclass(slots=True)
 class _ShortMessage(_SubmitFields):
     BODY: ClassVar[tuple[F, ...]] = _SM_BODY
     dest_addr_ton: int = 0
@@ -257,39 +241,32 @@ class _ShortMessage(_SubmitFields):
     destination_addr: str = ""
 
 
-@dataclass(slots=True)
 class SubmitSm(_ShortMessage):
     command_id: ClassVar[int] = CommandId.SUBMIT_SM
 
 
-@dataclass(slots=True)
 class DeliverSm(_ShortMessage):
     command_id: ClassVar[int] = CommandId.DELIVER_SM
 
 
-@dataclass(slots=True)
 class _MessageIdResp(Pdu):
     BODY: ClassVar[tuple[F, ...]] = (MESSAGE_ID,)
     message_id: str = ""
 
 
-@dataclass(slots=True)
 class SubmitSmResp(_MessageIdResp):
     command_id: ClassVar[int] = CommandId.SUBMIT_SM_RESP
 
 
-@dataclass(slots=True)
 class DeliverSmResp(_MessageIdResp):
     command_id: ClassVar[int] = CommandId.DELIVER_SM_RESP
 
 
-@dataclass(slots=True)
 class DataSmResp(_MessageIdResp):
     command_id: ClassVar[int] = CommandId.DATA_SM_RESP
 
 
-@dataclass(slots=True, kw_only=True)
-class SubmitMulti(_SubmitFields):
+class SubmitMulti(_SubmitFields, kw_only=True):
     command_id: ClassVar[int] = CommandId.SUBMIT_MULTI
     BODY: ClassVar[tuple[F, ...]] = (
         SERVICE_TYPE, SRC_TON, SRC_NPI, _src(), F("dest_addresses", "dests", 255, 0x33), ESM_CLASS,
@@ -299,16 +276,14 @@ class SubmitMulti(_SubmitFields):
     dest_addresses: tuple[Destination, ...] = ()
 
 
-@dataclass(slots=True, kw_only=True)
-class SubmitMultiResp(Pdu):
+class SubmitMultiResp(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.SUBMIT_MULTI_RESP
     BODY: ClassVar[tuple[F, ...]] = (MESSAGE_ID, F("unsuccess_sme", "unsuccess", 255))
     message_id: str = ""
     unsuccess_sme: tuple[UnsuccessSme, ...] = ()
 
 
-@dataclass(slots=True, kw_only=True)
-class DataSm(Pdu):
+class DataSm(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.DATA_SM
     BODY: ClassVar[tuple[F, ...]] = (
         SERVICE_TYPE, SRC_TON, SRC_NPI, _src(65), DST_TON, DST_NPI, _dst(65), ESM_CLASS, REG_DLV,
@@ -326,8 +301,7 @@ class DataSm(Pdu):
     data_coding: int = 0
 
 
-@dataclass(slots=True, kw_only=True)
-class QuerySm(Pdu):
+class QuerySm(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.QUERY_SM
     BODY: ClassVar[tuple[F, ...]] = (MESSAGE_ID, SRC_TON, SRC_NPI, _src())
     message_id: str = ""
@@ -336,8 +310,7 @@ class QuerySm(Pdu):
     source_addr: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
-class QuerySmResp(Pdu):
+class QuerySmResp(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.QUERY_SM_RESP
     BODY: ClassVar[tuple[F, ...]] = (
         MESSAGE_ID, F("final_date", "cstr", 17), F("message_state", "int8"), F("error_code", "int8"),
@@ -348,8 +321,7 @@ class QuerySmResp(Pdu):
     error_code: int = 0
 
 
-@dataclass(slots=True, kw_only=True)
-class CancelSm(Pdu):
+class CancelSm(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.CANCEL_SM
     BODY: ClassVar[tuple[F, ...]] = (
         SERVICE_TYPE, MESSAGE_ID, SRC_TON, SRC_NPI, _src(), DST_TON, DST_NPI, _dst(),
@@ -364,13 +336,11 @@ class CancelSm(Pdu):
     destination_addr: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
-class CancelSmResp(Pdu):
+class CancelSmResp(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.CANCEL_SM_RESP
 
 
-@dataclass(slots=True, kw_only=True)
-class ReplaceSm(Pdu):
+class ReplaceSm(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.REPLACE_SM
     BODY: ClassVar[tuple[F, ...]] = (
         MESSAGE_ID, SRC_TON, SRC_NPI, _src(), SCHEDULE, VALIDITY, REG_DLV, DEFAULT_MSG, SHORT_MESSAGE,
@@ -386,13 +356,11 @@ class ReplaceSm(Pdu):
     short_message: bytes = b""
 
 
-@dataclass(slots=True, kw_only=True)
-class ReplaceSmResp(Pdu):
+class ReplaceSmResp(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.REPLACE_SM_RESP
 
 
-@dataclass(slots=True, kw_only=True)
-class AlertNotification(Pdu):
+class AlertNotification(Pdu, kw_only=True):
     command_id: ClassVar[int] = CommandId.ALERT_NOTIFICATION
     BODY: ClassVar[tuple[F, ...]] = (
         SRC_TON, SRC_NPI, _src(65), F("esme_addr_ton", "int8"), F("esme_addr_npi", "int8"),

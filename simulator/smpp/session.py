@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import msgspec
+
 from .codec import (
     DEFAULT_LENIENCY,
     DEFAULT_MAX_PDU,
@@ -95,25 +97,23 @@ class SessionConfig:
 
 
 # Events --------------------------------------------------------------------------------
+# msgspec Structs, not dataclasses: one or two are made per PDU, and their __init__ runs in C.
 
 
-@dataclass(slots=True)
-class BindRequested:
+class BindRequested(msgspec.Struct):
     """A bind arrived. Answer with `Session.accept_bind()` or `Session.reject_bind()`."""
 
     pdu: _Bind
     bind_type: BindType
 
 
-@dataclass(slots=True)
-class RequestReceived:
+class RequestReceived(msgspec.Struct):
     """A request the application must answer with `Session.respond()`."""
 
     pdu: Pdu
 
 
-@dataclass(slots=True)
-class ResponseReceived:
+class ResponseReceived(msgspec.Struct):
     """The peer answered one of our requests. `context` is what `send_request()` was given."""
 
     pdu: Pdu
@@ -121,24 +121,21 @@ class ResponseReceived:
     context: Any
 
 
-@dataclass(slots=True)
-class ProtocolViolation:
+class ProtocolViolation(msgspec.Struct):
     """Bad input the session already answered (or, for a response, dropped)."""
 
     error: PduError
     answer: Pdu | None
 
 
-@dataclass(slots=True)
-class Unbound:
+class Unbound(msgspec.Struct):
     """The session is over: by the peer's unbind, our unbind's response, or a bind refusal."""
 
     by_peer: bool
     reason: str
 
 
-@dataclass(slots=True)
-class EnquireLinkAnswered:
+class EnquireLinkAnswered(msgspec.Struct):
     """The peer's enquire_link was answered (or, when muted, ignored)."""
 
     sequence_number: int
@@ -162,8 +159,7 @@ _OUTBOUND_FOR_RECEIVERS = frozenset({CommandId.DELIVER_SM, CommandId.DATA_SM, Co
 _BIND_IDS = frozenset({CommandId.BIND_TRANSMITTER, CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER})
 
 
-@dataclass(slots=True)
-class _Outstanding:
+class _Outstanding(msgspec.Struct):
     command_id: int
     context: Any
 
