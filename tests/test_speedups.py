@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from simulator.core import scheduler
-from simulator.smpp import codec, deliveries
+from simulator.smpp import codec, deliveries, session
 from simulator.speedups import load
 
 # scripts/test builds the extensions and sets this, so CI fails rather than skips when a build broke.
@@ -24,23 +24,26 @@ def test_the_extensions_are_built_and_used_where_the_suite_requires_them():
     assert deliveries.receipt_deliver_sm_body is smpp.receipt_deliver_sm_body
     assert codec._FAST_DECODERS[4] is smpp.decode_short_message  # submit_sm
     assert scheduler.Timer is core.Timer and issubclass(scheduler.Scheduler, core.TimerQueue)
+    assert issubclass(session.Session, smpp.SessionCore)
 
 
 def test_pure_python_can_be_chosen():
-    probe = ("from simulator.smpp import codec, deliveries; from simulator.core import scheduler, timers; "
+    probe = ("from simulator.smpp import codec, deliveries, session; from simulator.core import scheduler, timers; "
              "print(codec.SPEEDUPS, deliveries.receipt_deliver_sm_body is deliveries.python_receipt_deliver_sm_body, "
              "codec._FAST_DECODERS[4] is codec._decode_short_message, scheduler.Timer is timers.Timer, "
-             "issubclass(scheduler.Scheduler, timers.TimerQueue))")
+             "issubclass(scheduler.Scheduler, timers.TimerQueue), "
+             "session.Session.__mro__[1] is session.PythonSessionCore)")
     env = dict(os.environ, CARRIER_SIM_PURE_PYTHON="1")
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
                          timeout=60).stdout
-    assert out.split() == ["None", "True", "True", "True", "True"]
+    assert out.split() == ["None", "True", "True", "True", "True", "True"]
 
 
-def test_the_pure_python_twins_pass_the_scheduler_and_codec_suites():
+def test_the_pure_python_twins_pass_the_scheduler_codec_session_and_server_suites():
     """The suites that exercise the twins most, run again with the compiled ones switched off."""
     env = dict(os.environ, CARRIER_SIM_PURE_PYTHON="1")
-    suites = ["tests/core/test_scheduler.py", "tests/smpp/test_codec.py", "tests/smpp/test_deliveries.py"]
+    suites = ["tests/core/test_scheduler.py", "tests/smpp/test_codec.py", "tests/smpp/test_deliveries.py",
+              "tests/smpp/test_session.py", "tests/smpp/test_server.py"]
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *suites], env=env,
                             capture_output=True, text=True, timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert result.returncode == 0, result.stdout[-3000:]

@@ -6,13 +6,19 @@
  * table-driven decoder explains it (the decoders), which is what the Python twins do too. Tests
  * check both twins byte for byte on the same inputs (tests/smpp/test_speedups.py).
  *
- * `configure_decoders()` and `configure_receipts()` hand over what lives in Python (the TLV decoder,
- * the receipt body's Python twin, stat words, tag numbers), so there is one registry of each.
+ * The session's per-PDU work is here too (SessionCore): framing, the common request and response,
+ * and writing submit_sm_resp and deliver_sm, with everything else handed to session.py.
+ *
+ * `configure_decoders()`, `configure_receipts()` and `configure_session()` hand over what lives in
+ * Python (the TLV decoder, the Python twins, stat words, tag numbers, event types), so there is one
+ * registry of each.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <string.h>
+#include <stdint.h>
+#include <structmember.h>
 #include <time.h>
 
 static PyObject *decode_tlvs_func;      /* codec.decode_tlvs(data, pos, end) */
@@ -427,6 +433,523 @@ receipt_deliver_sm_body(PyObject *module, PyObject *const *args, size_t nargsf, 
     return PyBytes_FromStringAndSize(body_buffer, out.at - body_buffer);
 }
 
+
+/* ---------------------------------------------------------------- the session's per-PDU work */
+
+/* Handed over by session.py's configure_session() (one registry of each). */
+static PyObject *session_twin;          /* session.PythonSessionCore: what the unusual cases go to */
+static PyObject *state_closed, *state_bound;
+static PyObject *receiving_bind_types;  /* tuple: bind types that may be sent deliver_sm */
+static PyObject *outbound_for_receivers; /* frozenset of command ids only such binds may be sent */
+static PyObject *request_received_type, *response_received_type, *outstanding_type, *pdu_error_type;
+static PyObject *fast_classes;          /* dict: command_id -> PDU class decoded here */
+static PyObject *s_handle_frame, *s_popleft, *s_command_id, *s_context;
+
+#define RESPONSE_BIT 0x80000000u
+#define SUBMIT_SM 0x00000004u
+#define ENQUIRE_LINK 0x00000015u
+#define UNBIND 0x00000006u
+#define UNBIND_RESP 0x80000006u
+#define HEADER_SIZE 16
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *state, *bind_type, *window;
+    PyObject *buffer;            /* _buffer: bytearray of unparsed input from _offset */
+    PyObject *events;            /* _events: deque of events not yet taken */
+    PyObject *allowed;           /* _allowed: command ids the bind's role may send us */
+    PyObject *awaiting;          /* _awaiting_answer: sequence numbers of the peer's requests we owe */
+    PyObject *outstanding;       /* _outstanding: our requests' sequence numbers -> _Outstanding */
+    PyObject *out;               /* _out: encoded PDUs to write */
+    Py_ssize_t offset, next_sequence, pdus_received, max_pdu;
+} SessionObject;
+
+static int
+Session_traverse(SessionObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->state);
+    Py_VISIT(self->bind_type);
+    Py_VISIT(self->window);
+    Py_VISIT(self->buffer);
+    Py_VISIT(self->events);
+    Py_VISIT(self->allowed);
+    Py_VISIT(self->awaiting);
+    Py_VISIT(self->outstanding);
+    Py_VISIT(self->out);
+    return 0;
+}
+
+static int
+Session_clear(SessionObject *self)
+{
+    Py_CLEAR(self->state);
+    Py_CLEAR(self->bind_type);
+    Py_CLEAR(self->window);
+    Py_CLEAR(self->buffer);
+    Py_CLEAR(self->events);
+    Py_CLEAR(self->allowed);
+    Py_CLEAR(self->awaiting);
+    Py_CLEAR(self->outstanding);
+    Py_CLEAR(self->out);
+    return 0;
+}
+
+static void
+Session_dealloc(SessionObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Session_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Session_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (session_twin == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "simulator.smpp._speedups: configure_session() was not called");
+        return NULL;
+    }
+    SessionObject *self = (SessionObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    /* Session.__init__ sets them all; these keep the object whole until it does. */
+    self->state = Py_NewRef(Py_None);
+    self->bind_type = Py_NewRef(Py_None);
+    self->window = PyLong_FromLong(0);
+    self->buffer = PyByteArray_FromStringAndSize(NULL, 0);
+    self->events = PyList_New(0);
+    self->allowed = PyFrozenSet_New(NULL);
+    self->awaiting = PySet_New(NULL);
+    self->outstanding = PyDict_New();
+    self->out = PyList_New(0);
+    self->next_sequence = 1;
+    self->max_pdu = 0;
+    if (!self->window || !self->buffer || !self->events || !self->allowed || !self->awaiting || !self->outstanding ||
+        !self->out) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static int
+Session_init(SessionObject *self, PyObject *args, PyObject *kwargs)
+{
+    return 0;  /* Session.__init__ sets the attributes itself */
+}
+
+/* Call the pure-Python twin's method of the same name on this session: the unusual cases. */
+static PyObject *
+call_twin(SessionObject *self, const char *name, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *method = PyObject_GetAttrString(session_twin, name);
+    if (method == NULL)
+        return NULL;
+    PyObject *stack[8];
+    Py_ssize_t given = nargs + (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    if (given > 7) {
+        Py_DECREF(method);
+        PyErr_SetString(PyExc_TypeError, "too many arguments");
+        return NULL;
+    }
+    stack[0] = (PyObject *)self;
+    for (Py_ssize_t i = 0; i < given; i++)
+        stack[i + 1] = args[i];
+    PyObject *result = PyObject_Vectorcall(method, stack, nargs + 1, kwnames);
+    Py_DECREF(method);
+    return result;
+}
+
+static int
+containers_ok(SessionObject *self)
+{
+    return self->buffer && PyByteArray_CheckExact(self->buffer) && self->out && PyList_CheckExact(self->out) &&
+           self->awaiting && PySet_CheckExact(self->awaiting) && self->outstanding &&
+           PyDict_CheckExact(self->outstanding) && self->allowed && PyAnySet_Check(self->allowed) && self->events &&
+           self->state && self->bind_type && self->window;
+}
+
+static PyObject *
+Session_feed(SessionObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    /* Add bytes from the peer. Nothing is parsed until next_event() asks for it. */
+    if (nargs != 1 || kwnames != NULL || !containers_ok(self) || !PyBytes_CheckExact(args[0]))
+        return call_twin(self, "feed", args, nargs, kwnames);
+    if (self->state == state_closed)
+        Py_RETURN_NONE;
+    PyObject *buffer = self->buffer;
+    Py_ssize_t size = PyByteArray_GET_SIZE(buffer), offset = self->offset;
+    Py_ssize_t added = PyBytes_GET_SIZE(args[0]);
+    if (offset < 0 || offset > size)
+        return call_twin(self, "feed", args, nargs, kwnames);
+    /* Drop what was parsed once per read, not once per PDU. */
+    Py_ssize_t kept = size - offset;
+    if (offset)
+        memmove(PyByteArray_AS_STRING(buffer), PyByteArray_AS_STRING(buffer) + offset, (size_t)kept);
+    self->offset = 0;
+    if (PyByteArray_Resize(buffer, kept + added) < 0)
+        return NULL;
+    memcpy(PyByteArray_AS_STRING(buffer) + kept, PyBytes_AS_STRING(args[0]), (size_t)added);
+    Py_RETURN_NONE;
+}
+
+static uint32_t
+read_u32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+static void
+write_u32(char *p, uint32_t value)
+{
+    p[0] = (char)(value >> 24);
+    p[1] = (char)(value >> 16);
+    p[2] = (char)(value >> 8);
+    p[3] = (char)value;
+}
+
+/* The PDU decoded by this module's decoders, or NULL with no error set when the general decoder
+ * must see it (unusual, or malformed: it explains what is wrong). */
+static PyObject *
+fast_decode(PyObject *cls, uint32_t command_id, PyObject *status, PyObject *sequence, PyObject *frame)
+{
+    static PyObject *position;
+    if (position == NULL && (position = PyLong_FromLong(HEADER_SIZE)) == NULL)
+        return NULL;
+    PyObject *args[5] = {cls, status, sequence, frame, position};
+    PyObject *pdu = (command_id & RESPONSE_BIT) ? decode_message_id_resp(NULL, args, 5)
+                                                 : decode_short_message(NULL, args, 5);
+    if (pdu == NULL) {
+        if (PyErr_ExceptionMatches(pdu_error_type))
+            PyErr_Clear();
+        return NULL;
+    }
+    if (pdu == Py_None) {
+        Py_DECREF(pdu);
+        return NULL;
+    }
+    return pdu;
+}
+
+/* A submit_sm on a bound session, allowed and within the window: its RequestReceived, or NULL with
+ * no error set when the general path must take the PDU. */
+static PyObject *
+fast_request(SessionObject *self, uint32_t command_id, PyObject *command, PyObject *status, PyObject *sequence,
+             PyObject *frame)
+{
+    if (command_id != SUBMIT_SM || self->state != state_bound || self->bind_type == Py_None ||
+        !PyLong_CheckExact(self->window))
+        return NULL;
+    int allowed = PySet_Contains(self->allowed, command);
+    if (allowed <= 0)
+        return NULL;  /* not allowed (the general path refuses it), or an error the general path meets again */
+    Py_ssize_t window = PyLong_AsSsize_t(self->window);
+    if ((window == -1 && PyErr_Occurred()) || (window && PySet_GET_SIZE(self->awaiting) >= window)) {
+        PyErr_Clear();
+        return NULL;  /* the window is full: the general path refuses it */
+    }
+    PyObject *cls = PyDict_GetItemWithError(fast_classes, command);
+    if (cls == NULL)
+        return NULL;
+    PyObject *pdu = fast_decode(cls, command_id, status, sequence, frame);
+    if (pdu == NULL)
+        return NULL;
+    if (PySet_Add(self->awaiting, sequence) < 0) {
+        Py_DECREF(pdu);
+        return NULL;
+    }
+    PyObject *event = PyObject_CallOneArg(request_received_type, pdu);
+    Py_DECREF(pdu);
+    return event;
+}
+
+/* The answer to one of our requests (deliver_sm_resp above all): its ResponseReceived, or NULL with
+ * no error set when the general path must take the PDU. */
+static PyObject *
+fast_response(SessionObject *self, uint32_t command_id, PyObject *command, PyObject *status, PyObject *sequence,
+              PyObject *frame)
+{
+    if (command_id == UNBIND_RESP || PyBytes_GET_SIZE(frame) <= HEADER_SIZE)
+        return NULL;
+    PyObject *cls = PyDict_GetItemWithError(fast_classes, command);
+    if (cls == NULL)
+        return NULL;
+    PyObject *request = PyDict_GetItemWithError(self->outstanding, sequence);
+    if (request == NULL)
+        return NULL;  /* an answer to nothing: the general path reports it */
+    PyObject *pdu = fast_decode(cls, command_id, status, sequence, frame);
+    if (pdu == NULL)
+        return NULL;
+    Py_INCREF(request);
+    PyObject *event = NULL;
+    if (PyDict_DelItem(self->outstanding, sequence) == 0) {
+        PyObject *request_command = PyObject_GetAttr(request, s_command_id);
+        PyObject *context = request_command ? PyObject_GetAttr(request, s_context) : NULL;
+        if (context != NULL) {
+            PyObject *fields[3] = {pdu, request_command, context};
+            event = PyObject_Vectorcall(response_received_type, fields, 3, NULL);
+        }
+        Py_XDECREF(request_command);
+        Py_XDECREF(context);
+    }
+    Py_DECREF(request);
+    Py_DECREF(pdu);
+    return event;
+}
+
+/* Parse one PDU: 0 when the bytes so far hold none; 1 when one was parsed, with its event in
+ * `*event` (the common case) or queued in _events by the general path; -1 on an error. */
+static int
+parse_one(SessionObject *self, PyObject **event)
+{
+    PyObject *buffer = self->buffer;
+    Py_ssize_t total = PyByteArray_GET_SIZE(buffer), offset = self->offset;
+    if (offset < 0 || total - offset < HEADER_SIZE)
+        return 0;
+    const unsigned char *head = (const unsigned char *)PyByteArray_AS_STRING(buffer) + offset;
+    uint32_t length = read_u32(head), command_id = read_u32(head + 4), status_value = read_u32(head + 8),
+             sequence_value = read_u32(head + 12);
+    if (length < HEADER_SIZE || (Py_ssize_t)length > self->max_pdu) {
+        PyObject *done = PyObject_CallMethod((PyObject *)self, "_framing_lost", "kkk", (unsigned long)length,
+                                             (unsigned long)command_id, (unsigned long)sequence_value);
+        Py_XDECREF(done);
+        return done == NULL ? -1 : 1;
+    }
+    if (total - offset < (Py_ssize_t)length)
+        return 0;
+    self->pdus_received++;
+    PyObject *frame = PyBytes_FromStringAndSize((const char *)head, length);
+    if (frame == NULL)
+        return -1;
+    offset += length;
+    if (offset == total) {
+        if (PyByteArray_Resize(buffer, 0) < 0) {
+            Py_DECREF(frame);
+            return -1;
+        }
+        offset = 0;
+    }
+    self->offset = offset;
+    PyObject *command = PyLong_FromUnsignedLong(command_id);
+    PyObject *status = PyLong_FromUnsignedLong(status_value);
+    PyObject *sequence = PyLong_FromUnsignedLong(sequence_value);
+    int result = -1;
+    if (command && status && sequence) {
+        *event = (command_id & RESPONSE_BIT) ? fast_response(self, command_id, command, status, sequence, frame)
+                                             : fast_request(self, command_id, command, status, sequence, frame);
+        if (*event != NULL) {
+            result = 1;
+        }
+        else if (!PyErr_Occurred()) {
+            PyObject *args[6] = {(PyObject *)self, frame, command, status, sequence, self->events};
+            PyObject *done = PyObject_VectorcallMethod(s_handle_frame, args, 6, NULL);
+            Py_XDECREF(done);
+            result = done == NULL ? -1 : 1;
+        }
+    }
+    Py_XDECREF(command);
+    Py_XDECREF(status);
+    Py_XDECREF(sequence);
+    Py_DECREF(frame);
+    return result;
+}
+
+static PyObject *
+Session_next_event(SessionObject *self, PyObject *unused)
+{
+    /* The next event, parsing one more PDU if needed; None when the bytes so far are used up. */
+    if (!containers_ok(self)) {
+        PyErr_SetString(PyExc_TypeError, "a session attribute was replaced by an object of the wrong type");
+        return NULL;
+    }
+    for (;;) {
+        Py_ssize_t pending = PyObject_Size(self->events);
+        if (pending < 0)
+            return NULL;
+        if (pending > 0)
+            return PyObject_CallMethodNoArgs(self->events, s_popleft);
+        if (self->state == state_closed)
+            Py_RETURN_NONE;
+        PyObject *event = NULL;
+        int parsed = parse_one(self, &event);
+        if (parsed < 0)
+            return NULL;
+        if (event != NULL)
+            return event;
+        if (parsed == 0)
+            Py_RETURN_NONE;
+    }
+}
+
+/* A PDU with a 16-octet header and `body_size` more octets, the header filled in. */
+static PyObject *
+new_pdu(uint32_t command_id, uint32_t sequence, Py_ssize_t body_size, char **body)
+{
+    PyObject *pdu = PyBytes_FromStringAndSize(NULL, HEADER_SIZE + body_size);
+    if (pdu == NULL)
+        return NULL;
+    char *data = PyBytes_AS_STRING(pdu);
+    write_u32(data, (uint32_t)(HEADER_SIZE + body_size));
+    write_u32(data + 4, command_id);
+    write_u32(data + 8, 0);
+    write_u32(data + 12, sequence);
+    *body = data + HEADER_SIZE;
+    return pdu;
+}
+
+static int
+u32_of(PyObject *value, uint32_t *out)
+{
+    if (!PyLong_CheckExact(value))
+        return 0;
+    int overflow;
+    long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow || number < 0 || number > 0xFFFFFFFFLL) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = (uint32_t)number;
+    return 1;
+}
+
+static PyObject *
+Session_respond_with_id(SessionObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    /* respond() with status 0 and just a message_id (submit_sm_resp, data_sm_resp): no Pdu. */
+    uint32_t command_id, sequence;
+    if (nargs != 3 || kwnames != NULL || !containers_ok(self) || !u32_of(args[0], &command_id) ||
+        !u32_of(args[1], &sequence) || !PyUnicode_CheckExact(args[2]) || !PyUnicode_IS_ASCII(args[2]))
+        return call_twin(self, "respond_with_id", args, nargs, kwnames);
+    if (PySet_Discard(self->awaiting, args[1]) < 0)
+        return NULL;
+    if (self->state == state_closed)
+        Py_RETURN_NONE;
+    Py_ssize_t size = PyUnicode_GET_LENGTH(args[2]);
+    char *body;
+    PyObject *pdu = new_pdu(command_id, sequence, size + 1, &body);
+    if (pdu == NULL)
+        return NULL;
+    memcpy(body, PyUnicode_1BYTE_DATA(args[2]), (size_t)size);
+    body[size] = 0;
+    int failed = PyList_Append(self->out, pdu);
+    Py_DECREF(pdu);
+    if (failed)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Session_send_encoded(SessionObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    /* send_request() for a body the caller encoded itself (the receipt hot path): its sequence number. */
+    uint32_t command_id;
+    if (nargs < 2 || nargs > 3 || kwnames != NULL || !containers_ok(self) || !u32_of(args[0], &command_id) ||
+        !PyBytes_CheckExact(args[1]) || self->state != state_bound || self->next_sequence < 1 ||
+        self->next_sequence > 0x7FFFFFFF)
+        return call_twin(self, "send_encoded", args, nargs, kwnames);
+    int receivers_only = PySet_Contains(outbound_for_receivers, args[0]);
+    if (receivers_only < 0)
+        return NULL;
+    if (receivers_only) {
+        int may_receive = PySequence_Contains(receiving_bind_types, self->bind_type);
+        if (may_receive < 0)
+            return NULL;
+        if (!may_receive)
+            return call_twin(self, "send_encoded", args, nargs, kwnames);  /* which raises LocalProtocolError */
+    }
+    Py_ssize_t sequence = self->next_sequence;
+    PyObject *context = nargs == 3 ? args[2] : Py_None;
+    PyObject *sequence_number = PyLong_FromSsize_t(sequence);
+    if (sequence_number == NULL)
+        return NULL;
+    PyObject *fields[2] = {args[0], context};
+    PyObject *request = PyObject_Vectorcall(outstanding_type, fields, 2, NULL);
+    char *body;
+    Py_ssize_t body_size = PyBytes_GET_SIZE(args[1]);
+    PyObject *pdu = request ? new_pdu(command_id, (uint32_t)sequence, body_size, &body) : NULL;
+    int failed = pdu == NULL;
+    if (!failed) {
+        memcpy(body, PyBytes_AS_STRING(args[1]), (size_t)body_size);
+        failed = PyDict_SetItem(self->outstanding, sequence_number, request) < 0 || PyList_Append(self->out, pdu) < 0;
+    }
+    Py_XDECREF(request);
+    Py_XDECREF(pdu);
+    if (failed) {
+        Py_DECREF(sequence_number);
+        return NULL;
+    }
+    self->next_sequence = sequence >= 0x7FFFFFFF ? 1 : sequence + 1;
+    return sequence_number;
+}
+
+static PyMethodDef Session_methods[] = {
+    {"feed", (PyCFunction)(void (*)(void))Session_feed, METH_FASTCALL | METH_KEYWORDS,
+     "Add bytes from the peer. Nothing is parsed until next_event() asks for it."},
+    {"next_event", (PyCFunction)Session_next_event, METH_NOARGS,
+     "The next event, parsing one more PDU if needed; None when the bytes so far are used up."},
+    {"respond_with_id", (PyCFunction)(void (*)(void))Session_respond_with_id, METH_FASTCALL | METH_KEYWORDS,
+     "respond() with status 0 and just a message_id: the hot path, no Pdu."},
+    {"send_encoded", (PyCFunction)(void (*)(void))Session_send_encoded, METH_FASTCALL | METH_KEYWORDS,
+     "send_request() for a body the caller encoded itself; returns its sequence number."},
+    {NULL},
+};
+
+static PyMemberDef Session_members[] = {
+    {"state", T_OBJECT_EX, offsetof(SessionObject, state), 0, NULL},
+    {"bind_type", T_OBJECT_EX, offsetof(SessionObject, bind_type), 0, NULL},
+    {"window", T_OBJECT_EX, offsetof(SessionObject, window), 0, NULL},
+    {"_buffer", T_OBJECT_EX, offsetof(SessionObject, buffer), 0, NULL},
+    {"_events", T_OBJECT_EX, offsetof(SessionObject, events), 0, NULL},
+    {"_allowed", T_OBJECT_EX, offsetof(SessionObject, allowed), 0, NULL},
+    {"_awaiting_answer", T_OBJECT_EX, offsetof(SessionObject, awaiting), 0, NULL},
+    {"_outstanding", T_OBJECT_EX, offsetof(SessionObject, outstanding), 0, NULL},
+    {"_out", T_OBJECT_EX, offsetof(SessionObject, out), 0, NULL},
+    {"_offset", T_PYSSIZET, offsetof(SessionObject, offset), 0, NULL},
+    {"_next_sequence", T_PYSSIZET, offsetof(SessionObject, next_sequence), 0, NULL},
+    {"pdus_received", T_PYSSIZET, offsetof(SessionObject, pdus_received), 0, NULL},
+    {"_max_pdu", T_PYSSIZET, offsetof(SessionObject, max_pdu), 0, NULL},
+    {NULL},
+};
+
+static PyTypeObject SessionType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "simulator.smpp._speedups.SessionCore",
+    .tp_doc = "The session's per-PDU work, compiled: the twin of session.PythonSessionCore.",
+    .tp_basicsize = sizeof(SessionObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = Session_new,
+    .tp_init = (initproc)Session_init,
+    .tp_dealloc = (destructor)Session_dealloc,
+    .tp_traverse = (traverseproc)Session_traverse,
+    .tp_clear = (inquiry)Session_clear,
+    .tp_methods = Session_methods,
+    .tp_members = Session_members,
+};
+
+static PyObject *
+configure_session(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"python_twin", "closed", "bound", "receivers", "outbound_for_receivers",
+                               "request_received", "response_received", "outstanding", "pdu_error",
+                               "fast_classes", NULL};
+    PyObject *twin, *closed, *bound, *receivers, *outbound, *request, *response, *pending, *error, *classes;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OOOO!O!OOOOO!", keywords, &twin, &closed, &bound, &PyTuple_Type,
+                                     &receivers, &PyFrozenSet_Type, &outbound, &request, &response, &pending, &error,
+                                     &PyDict_Type, &classes))
+        return NULL;
+    Py_XSETREF(session_twin, Py_NewRef(twin));
+    Py_XSETREF(state_closed, Py_NewRef(closed));
+    Py_XSETREF(state_bound, Py_NewRef(bound));
+    Py_XSETREF(receiving_bind_types, Py_NewRef(receivers));
+    Py_XSETREF(outbound_for_receivers, Py_NewRef(outbound));
+    Py_XSETREF(request_received_type, Py_NewRef(request));
+    Py_XSETREF(response_received_type, Py_NewRef(response));
+    Py_XSETREF(outstanding_type, Py_NewRef(pending));
+    Py_XSETREF(pdu_error_type, Py_NewRef(error));
+    Py_XSETREF(fast_classes, Py_NewRef(classes));
+    Py_RETURN_NONE;
+}
+
 /* ---------------------------------------------------------------- set-up */
 
 static PyObject *
@@ -472,6 +995,8 @@ static PyMethodDef methods[] = {
     {"receipt_deliver_sm_body", (PyCFunction)(void (*)(void))receipt_deliver_sm_body,
      METH_FASTCALL | METH_KEYWORDS, "deliveries.python_receipt_deliver_sm_body, compiled."},
     {"configure_decoders", (PyCFunction)configure_decoders, METH_O, "Hand over codec.decode_tlvs."},
+    {"configure_session", (PyCFunction)(void (*)(void))configure_session, METH_VARARGS | METH_KEYWORDS,
+     "Hand over what the compiled session needs from session.py: its Python twin, states, event types."},
     {"configure_receipts", (PyCFunction)(void (*)(void))configure_receipts, METH_VARARGS | METH_KEYWORDS,
      "Hand over the receipt body's Python twin, the stat words and dlvrd counts by state, and tag numbers."},
     {NULL, NULL, 0, NULL},
@@ -501,5 +1026,20 @@ PyInit__speedups(void)
         if (*names[i].slot == NULL)
             return NULL;
     }
-    return PyModule_Create(&module_def);
+    s_handle_frame = PyUnicode_InternFromString("_handle_frame");
+    s_popleft = PyUnicode_InternFromString("popleft");
+    s_command_id = PyUnicode_InternFromString("command_id");
+    s_context = PyUnicode_InternFromString("context");
+    if (!s_handle_frame || !s_popleft || !s_command_id || !s_context)
+        return NULL;
+    if (PyType_Ready(&SessionType) < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(module, "SessionCore", (PyObject *)&SessionType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

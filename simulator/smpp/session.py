@@ -22,6 +22,7 @@ from .codec import (
     DEFAULT_MAX_PDU,
     HEADER,
     HEADER_SIZE,
+    SPEEDUPS,
     BadCommandLength,
     Leniency,
     PduError,
@@ -80,6 +81,9 @@ class State(Enum):
 # EnumType.__getattr__'s slot, about 60 ns more than a global.
 _OPEN, _BINDING, _BOUND, _UNBINDING, _CLOSED = State.OPEN, State.BINDING, State.BOUND, State.UNBINDING, State.CLOSED
 _ENQUIRE_LINK, _UNBIND, _UNBIND_RESP = int(CommandId.ENQUIRE_LINK), int(CommandId.UNBIND), int(CommandId.UNBIND_RESP)
+# What the compiled session decodes itself (with the compiled codec): a submit_sm, and the answers to our requests.
+_FAST_COMMANDS = (int(CommandId.SUBMIT_SM), int(CommandId.SUBMIT_SM_RESP), int(CommandId.DELIVER_SM_RESP),
+                  int(CommandId.DATA_SM_RESP))
 
 
 class LocalProtocolError(Exception):
@@ -164,7 +168,92 @@ class _Outstanding(msgspec.Struct):
     context: Any
 
 
-class Session:
+class PythonSessionCore:
+    """The session's per-PDU work in pure Python: the twin of the compiled `SessionCore` (`_speedups.c`).
+
+    `Session` builds on whichever is in use. The compiled one takes the common case itself -- a
+    submit_sm on a bound session with room in its window, the answer to one of our deliver_sm,
+    the submit_sm_resp and deliver_sm it writes -- and hands everything else to the methods here
+    and to `Session`'s (`_handle_frame`, `_framing_lost`, `_next_request`), so both behave alike.
+    """
+
+    def feed(self, data: bytes) -> None:
+        """Add bytes from the peer. Nothing is parsed until `next_event()` asks for it."""
+        if self.state is not _CLOSED:
+            if self._offset:
+                # Drop what was parsed once per read, not once per PDU.
+                del self._buffer[: self._offset]
+                self._offset = 0
+            self._buffer += data
+
+    def next_event(self) -> Event | None:
+        """The next event, parsing one more PDU if needed; None when the bytes so far are used up.
+
+        One PDU at a time, so what the application answers between two calls (a submit_sm_resp)
+        counts before the next request is checked against the window.
+        """
+        pending = self._events
+        while not pending:
+            if self.state is _CLOSED or not self._parse_one():
+                return None
+        return pending.popleft()
+
+    def _parse_one(self) -> bool:
+        buffer = self._buffer
+        offset = self._offset
+        size = len(buffer) - offset
+        if size < HEADER_SIZE:
+            return False
+        length, command_id, status, sequence = HEADER.unpack_from(buffer, offset)
+        if length < HEADER_SIZE or length > self._max_pdu:
+            self._framing_lost(length, command_id, sequence)
+            return True
+        if size < length:
+            return False
+        self.pdus_received += 1
+        frame = bytes(buffer[offset : offset + length])
+        offset += length
+        if offset == len(buffer):
+            buffer.clear()
+            offset = 0
+        self._offset = offset
+        self._handle_frame(frame, command_id, status, sequence, self._events)
+        return True
+
+    def respond_with_id(self, command_id: int, sequence_number: int, message_id: str) -> None:
+        """`respond()` with status 0 and just a message_id (submit_sm_resp, data_sm_resp): the hot path, no Pdu.
+
+        `message_id` is one the carrier issued: ASCII, at most 64 characters.
+        """
+        self._awaiting_answer.discard(sequence_number)
+        if self.state is _CLOSED:
+            return
+        raw = message_id.encode("ascii")
+        self._out.append(HEADER.pack(HEADER_SIZE + 1 + len(raw), command_id, 0, sequence_number) + raw + b"\0")
+
+    def send_encoded(self, command_id: int, body: bytes, context: Any = None) -> int:
+        """`send_request()` for a body the caller encoded itself (the receipt hot path: no Pdu object).
+
+        The body must be valid for this bind (no TLVs on a legacy bind); the session adds the header.
+        """
+        sequence = self._next_request(command_id, context)
+        self._out.append(HEADER.pack(HEADER_SIZE + len(body), command_id, 0, sequence) + body)
+        return sequence
+
+
+if SPEEDUPS is not None:
+    SPEEDUPS.configure_session(
+        python_twin=PythonSessionCore, closed=_CLOSED, bound=_BOUND, receivers=(BindType.RECEIVER, BindType.TRANSCEIVER),
+        outbound_for_receivers=_OUTBOUND_FOR_RECEIVERS, request_received=RequestReceived,
+        response_received=ResponseReceived, outstanding=_Outstanding, pdu_error=PduError,
+        fast_classes={command_id: REGISTRY[command_id] for command_id in _FAST_COMMANDS},
+    )
+    _SessionCore: type = SPEEDUPS.SessionCore
+else:
+    _SessionCore = PythonSessionCore
+
+
+class Session(_SessionCore):  # type: ignore[valid-type,misc]
     """The SMSC side of one SMPP connection."""
 
     def __init__(self, config: SessionConfig | None = None) -> None:
@@ -186,6 +275,7 @@ class Session:
         self._pending_bind: _Bind | None = None
         self._events: deque[Event] = deque()
         self._allowed: frozenset[int] = frozenset()  # what the bind's role may ask of us
+        self._max_pdu = self.config.max_pdu
 
     # ---------------------------------------------------------------- properties
 
@@ -219,58 +309,18 @@ class Session:
             events.append(event)
         return events
 
-    def feed(self, data: bytes) -> None:
-        """Add bytes from the peer. Nothing is parsed until `next_event()` asks for it."""
-        if self.state is not _CLOSED:
-            if self._offset:
-                # Drop what was parsed once per read, not once per PDU.
-                del self._buffer[: self._offset]
-                self._offset = 0
-            self._buffer += data
-
-    def next_event(self) -> Event | None:
-        """The next event, parsing one more PDU if needed; None when the bytes so far are used up.
-
-        One PDU at a time, so what the application answers between two calls (a submit_sm_resp)
-        counts before the next request is checked against the window.
-        """
-        pending = self._events
-        while not pending:
-            if self.state is _CLOSED or not self._parse_one():
-                return None
-        return pending.popleft()
-
-    def _parse_one(self) -> bool:
-        buffer = self._buffer
-        offset = self._offset
-        size = len(buffer) - offset
-        if size < HEADER_SIZE:
-            return False
-        length, command_id, status, sequence = HEADER.unpack_from(buffer, offset)
-        if length < HEADER_SIZE or length > self.config.max_pdu:
-            error = BadCommandLength(
-                Status.ESME_RINVCMDLEN,
-                f"command_length {length} is outside {HEADER_SIZE}..{self.config.max_pdu}",
-                command_id=command_id,
-                sequence_number=sequence,
-            )
-            # The framing is lost: answer, then drop what is buffered so the stream can recover
-            # at the peer's next write instead of reading garbage as headers forever.
-            self._events.append(self._violation(error, answer_with_nack=True))
-            buffer.clear()
-            self._offset = 0
-            return True
-        if size < length:
-            return False
-        self.pdus_received += 1
-        frame = bytes(buffer[offset : offset + length])
-        offset += length
-        if offset == len(buffer):
-            buffer.clear()
-            offset = 0
-        self._offset = offset
-        self._handle_frame(frame, command_id, status, sequence, self._events)
-        return True
+    def _framing_lost(self, length: int, command_id: int, sequence: int) -> None:
+        error = BadCommandLength(
+            Status.ESME_RINVCMDLEN,
+            f"command_length {length} is outside {HEADER_SIZE}..{self.config.max_pdu}",
+            command_id=command_id,
+            sequence_number=sequence,
+        )
+        # The framing is lost: answer, then drop what is buffered so the stream can recover
+        # at the peer's next write instead of reading garbage as headers forever.
+        self._events.append(self._violation(error, answer_with_nack=True))
+        self._buffer.clear()
+        self._offset = 0
 
     def discard_partial(self) -> ProtocolViolation | None:
         """Called by the adapter when a partial PDU has waited too long: answer and drop it."""
@@ -420,17 +470,6 @@ class Session:
             response.tlvs = {}
         self._out.append(encode(response))
 
-    def respond_with_id(self, command_id: int, sequence_number: int, message_id: str) -> None:
-        """`respond()` with status 0 and just a message_id (submit_sm_resp, data_sm_resp): the hot path, no Pdu.
-
-        `message_id` is one the carrier issued: ASCII, at most 64 characters.
-        """
-        self._awaiting_answer.discard(sequence_number)
-        if self.state is _CLOSED:
-            return
-        raw = message_id.encode("ascii")
-        self._out.append(HEADER.pack(HEADER_SIZE + 1 + len(raw), command_id, 0, sequence_number) + raw + b"\0")
-
     def forget(self, sequence_number: int) -> None:
         """Free the window slot of a request we decided never to answer (a scenario's 'no response')."""
         self._awaiting_answer.discard(sequence_number)
@@ -444,15 +483,6 @@ class Session:
         if pdu.command_id == _UNBIND:
             self.state = _UNBINDING
         self._out.append(encode(pdu))
-        return sequence
-
-    def send_encoded(self, command_id: int, body: bytes, context: Any = None) -> int:
-        """`send_request()` for a body the caller encoded itself (the receipt hot path: no Pdu object).
-
-        The body must be valid for this bind (no TLVs on a legacy bind); the session adds the header.
-        """
-        sequence = self._next_request(command_id, context)
-        self._out.append(HEADER.pack(HEADER_SIZE + len(body), command_id, 0, sequence) + body)
         return sequence
 
     def _next_request(self, command_id: int, context: Any) -> int:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import struct
 import tracemalloc
+from enum import Enum
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.smpp_client import bind_pdu
 from simulator.config import ReceiptFormatConfig
 from simulator.core.records import Message, MessageState, Receipt
 from simulator.smpp import codec, deliveries
+from simulator.smpp import session as session_module
 from simulator.smpp.codec import SPEEDUPS, PduError, encode
-from simulator.smpp.pdu import DeliverSm, DeliverSmResp, SubmitSm, SubmitSmResp
+from simulator.smpp.pdu import DeliverSm, DeliverSmResp, EnquireLink, QuerySm, SubmitSm, SubmitSmResp, Unbind
+from simulator.smpp.session import LocalProtocolError, SessionConfig
 from simulator.smpp.times import SmppTimeError
 
 from ..test_speedups import REQUIRED
@@ -134,4 +140,139 @@ def test_compiled_primitives_leak_nothing():
     finally:
         tracemalloc.stop()
     # One leaked object per call would be well over a megabyte here.
+    assert grown < 64 * 1024
+
+
+# ---------------------------------------------------------------- the session's per-PDU work
+
+def _python_session_class():
+    """Session on the pure-Python core, alongside the compiled one in this process."""
+    namespace = {name: value for name, value in vars(session_module.Session).items()
+                 if name not in ("__dict__", "__weakref__")}
+    return type("PythonSession", (session_module.PythonSessionCore,), namespace)
+
+
+PythonSession = _python_session_class()
+
+
+def _normal(value):
+    """Events and PDUs as plain data (exceptions by their type, status and text), to compare the twins."""
+    if isinstance(value, BaseException):
+        return (type(value).__name__, getattr(value, "status", None), str(value))
+    if isinstance(value, msgspec.Struct):
+        return (type(value).__name__, *(_normal(getattr(value, f)) for f in value.__struct_fields__))
+    if isinstance(value, (list, tuple)):
+        return tuple(_normal(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _normal(v)) for k, v in value.items()))
+    if isinstance(value, Enum):
+        return value.name
+    return value
+
+
+def _submit(sequence: int, text: bytes = b"hi", destination: str = "447700900001") -> bytes:
+    return encode(SubmitSm(sequence_number=sequence, source_addr="12345", destination_addr=destination,
+                           short_message=text, registered_delivery=1))
+
+
+def _framed(body: bytes, command_id: int = 0x00000004, sequence: int = 3) -> bytes:
+    return struct.pack(">IIII", 16 + len(body), command_id, 0, sequence) + body
+
+
+_CHUNKS = st.one_of(
+    st.builds(_submit, st.integers(1, 40), st.binary(max_size=20), st.sampled_from(["447700900001", "Acme"])),
+    st.builds(lambda seq, cut: _framed(_submit(seq)[16:-cut]), st.integers(1, 40), st.integers(1, 30)),  # cut short
+    st.builds(lambda seq, status: encode(DeliverSmResp(sequence_number=seq, command_status=status)),
+              st.integers(1, 12), st.sampled_from([0, 0, 0x08])),
+    st.builds(lambda seq: struct.pack(">IIII", 17, 0x80000005, 0, seq) + b"\0", st.integers(1, 12)),  # body "\0"
+    st.builds(lambda seq: encode(EnquireLink(sequence_number=seq)), st.integers(1, 40)),
+    st.builds(lambda seq: encode(QuerySm(sequence_number=seq, message_id="ab")), st.integers(1, 40)),
+    st.just(encode(Unbind(sequence_number=99))),
+    st.binary(min_size=1, max_size=24),  # garbage, bad lengths among it
+    st.builds(lambda n: struct.pack(">IIII", n, 4, 0, 7), st.integers(0, 15)),  # command_length too short
+)
+
+_SESSION_STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("feed"), st.lists(_CHUNKS, max_size=4), st.integers(0, 60)),  # bytes, split at
+        st.tuples(st.just("answer"), st.integers(0, 5)),  # respond_with_id to the n-th request still owed
+        st.tuples(st.just("receipt"), st.binary(max_size=30)),  # send_encoded a deliver_sm body
+        st.tuples(st.just("window"), st.sampled_from([0, 1, 2, 10])),
+    ),
+    max_size=25,
+)
+
+
+def _play_session(cls, bind_command: int, steps: list[tuple]) -> list:
+    session = cls(SessionConfig(max_pdu=200))
+    seen: list = []
+    owed: list[int] = []
+
+    def drain() -> None:
+        while (event := session.next_event()) is not None:
+            seen.append(_normal(event))
+            if isinstance(event, session_module.BindRequested):
+                session.accept_bind("acme")
+            elif isinstance(event, session_module.RequestReceived):
+                owed.append(event.pdu.sequence_number)
+
+    session.feed(bind_pdu(bind_command, 1, "acme", "pw"))
+    drain()
+    for step in steps:
+        try:
+            if step[0] == "feed":
+                data = b"".join(step[1])
+                session.feed(data[: step[2]])
+                drain()
+                session.feed(data[step[2]:])
+                drain()
+            elif step[0] == "answer":
+                if step[1] < len(owed):
+                    session.respond_with_id(0x80000004, owed.pop(step[1]), f"id{step[1]}")
+            elif step[0] == "receipt":
+                seen.append(("sequence", session.send_encoded(0x00000005, step[1], "context")))
+            else:
+                session.window = step[1]
+        except (LocalProtocolError, UnicodeError) as error:
+            seen.append(_normal(error))
+        seen.append((session.state.name, session.data_to_send(), session.pdus_received, session.window_in_use,
+                     session.outstanding_requests, session.has_partial))
+    return seen
+
+
+@compiled
+@settings(max_examples=500, deadline=None)
+@given(bind_command=st.sampled_from([0x00000002, 0x00000009, 0x00000001]), steps=_SESSION_STEPS)
+def test_the_compiled_session_core_behaves_as_its_python_twin(bind_command: int, steps: list[tuple]):
+    assert session_module.Session.__mro__[1] is SPEEDUPS.SessionCore
+    assert (_play_session(session_module.Session, bind_command, steps)
+            == _play_session(PythonSession, bind_command, steps))
+
+
+@compiled
+def test_the_compiled_session_core_leaks_nothing():
+    def exercise(rounds: int) -> None:
+        session = session_module.Session()
+        session.feed(bind_pdu(0x00000009, 1, "acme", "pw"))
+        session.next_event()
+        session.accept_bind("acme")
+        for round_ in range(rounds):
+            sequence = round_ % 1000 + 2
+            session.feed(_submit(sequence) + b"\0\0\0\x10\0\0\0\x15\0\0\0\0\0\0\0\x03")  # + enquire_link
+            event = session.next_event()
+            session.respond_with_id(0x80000004, event.pdu.sequence_number, "abc123")
+            session.next_event()
+            ours = session.send_encoded(0x00000005, b"body", None)
+            session.feed(encode(DeliverSmResp(sequence_number=ours)))
+            session.next_event()
+            session.data_to_send()
+
+    exercise(2_000)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        exercise(20_000)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
     assert grown < 64 * 1024
