@@ -224,32 +224,48 @@ ascii_of(PyObject *value, const char **chars)
 }
 
 /* times.format_receipt_date for a finite instant in 2000-2099; 0 if the instant is outside (the
- * Python twin then explains it). */
+ * Python twin then explains it). Receipts come in bursts, so the last second formatted is kept:
+ * most receipts then cost a copy, not a calendar conversion. */
 static int
 put_receipt_date(Out *out, double epoch, int seconds)
 {
+    static long long cached_second = -1;
+    static char cached[12];  /* YYMMDDhhmmss */
     if (!isfinite(epoch))
         return 0;
     double whole = floor(epoch);
     if (!(whole >= MIN_EPOCH && whole < END_EPOCH))
         return 0;
-    time_t instant = (time_t)whole;
-    struct tm fields;
-    if (gmtime_r(&instant, &fields) == NULL)
-        return 0;
-    char text[16];
-    int size = snprintf(text, sizeof text, seconds ? "%02d%02d%02d%02d%02d%02d" : "%02d%02d%02d%02d%02d",
-                        fields.tm_year % 100, fields.tm_mon + 1, fields.tm_mday, fields.tm_hour, fields.tm_min,
-                        fields.tm_sec);
-    return put(out, text, size) == 0 ? 1 : -1;
+    long long second = (long long)whole;
+    if (second != cached_second) {
+        time_t instant = (time_t)second;
+        struct tm fields;
+        if (gmtime_r(&instant, &fields) == NULL)
+            return 0;
+        int parts[6] = {fields.tm_year % 100, fields.tm_mon + 1, fields.tm_mday, fields.tm_hour, fields.tm_min,
+                        fields.tm_sec};
+        for (int i = 0; i < 6; i++) {
+            cached[2 * i] = (char)('0' + parts[i] / 10);
+            cached[2 * i + 1] = (char)('0' + parts[i] % 10);
+        }
+        cached_second = second;
+    }
+    return put(out, cached, seconds ? 12 : 10) == 0 ? 1 : -1;
 }
 
+/* printf's "%03ld" for a value >= 0. */
 static int
 put_decimal3(Out *out, long value)
 {
-    char text[32];
-    int size = snprintf(text, sizeof text, "%03ld", value);
-    return put(out, text, size);
+    char digits[24];
+    int size = 0;
+    do {
+        digits[sizeof digits - 1 - size++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value > 0);
+    while (size < 3)
+        digits[sizeof digits - 1 - size++] = '0';
+    return put(out, digits + sizeof digits - size, size);
 }
 
 /* The quoted start of the message text, as `text[:quote_chars].encode("ascii", "replace")` gives it. */
