@@ -107,6 +107,7 @@ class ServerProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
         self.listeners: dict[str, tuple[str, int]] = {}
+        self.hot_path: str | None = None  # the banner's "hot path" line (None: not carrier-sim's banner)
         self.spawned_at = 0.0
         self._last_line_at = 0.0
         self._ready = threading.Event()
@@ -145,6 +146,8 @@ class ServerProcess:
                 host = match.group(2).strip("[]")
                 self.listeners.setdefault(name, (host, int(match.group(3))))
                 self.listeners.setdefault(f"{match.group(1)}:{name}", (host, int(match.group(3))))
+            if line.lstrip().startswith("hot path"):  # compiled, or the pure-Python twins
+                self.hot_path = line.split(None, 2)[2]
             self._last_line_at = time.monotonic()
             if line.lstrip().startswith("accounts"):  # the banner's last line (open mode)
                 self._ready.set()
@@ -226,4 +229,5 @@ class ServerProcess:
     def describe(self) -> dict[str, Any]:
         return {"command": shlex.join(self.argv()), "pid": self.proc.pid if self.proc else None,
                 "listeners": {k: f"{h}:{p}" for k, (h, p) in self.listeners.items() if ":" not in k},
+                "hot_path": self.hot_path,
                 "scenario_yaml": self.scenario_text, "config_yaml": self.config_text}

@@ -9,6 +9,7 @@ import signal
 import socket
 from dataclasses import dataclass
 
+from . import speedups
 from .config import Config
 from .core.carrier import Carrier
 from .core.clock import Clock
@@ -237,6 +238,7 @@ class Simulator:
         if self.providers.enabled:
             where = self.providers_url or "not served: the control API is off and providers.port is unset"
             announce(f"  providers    {', '.join(self.providers.enabled)} (HTTP APIs: {where})")
+        announce(f"  hot path     {speedups.describe()}")
         if self.carrier.accounts.open_mode:
             announce("  accounts     none configured: any system_id and password may bind")
         try:

@@ -24,3 +24,17 @@ def load(name: str) -> ModuleType | None:
         return importlib.import_module(name)
     except ImportError:
         return None
+
+
+# Every compiled twin the project has (setup.py builds them).
+COMPILED = ("simulator.smpp._speedups", "simulator.core._speedups")
+
+
+def describe() -> str:
+    """How the per-message path runs, for the server's banner: compiled, or on the twins and why."""
+    if pure_python():
+        return "pure Python (CARRIER_SIM_PURE_PYTHON is set)"
+    missing = [name for name in COMPILED if load(name) is None]
+    if missing:
+        return f"pure Python: {', '.join(missing)} not built (no C compiler at install?)"
+    return "compiled (C)"

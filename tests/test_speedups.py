@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from simulator import speedups
 from simulator.core import scheduler
 from simulator.smpp import codec, deliveries, session
 from simulator.speedups import load
@@ -25,6 +26,7 @@ def test_the_extensions_are_built_and_used_where_the_suite_requires_them():
     assert codec._FAST_DECODERS[4] is smpp.decode_short_message  # submit_sm
     assert scheduler.Timer is core.Timer and issubclass(scheduler.Scheduler, core.TimerQueue)
     assert issubclass(session.Session, smpp.SessionCore)
+    assert speedups.describe() == "compiled (C)"  # what `serve` announces
 
 
 def test_pure_python_can_be_chosen():
@@ -32,11 +34,14 @@ def test_pure_python_can_be_chosen():
              "print(codec.SPEEDUPS, deliveries.receipt_deliver_sm_body is deliveries.python_receipt_deliver_sm_body, "
              "codec._FAST_DECODERS[4] is codec._decode_short_message, scheduler.Timer is timers.Timer, "
              "issubclass(scheduler.Scheduler, timers.TimerQueue), "
-             "session.Session.__mro__[1] is session.PythonSessionCore)")
+             "session.Session.__mro__[1] is session.PythonSessionCore); "
+             "from simulator.speedups import describe; print(describe())")
     env = dict(os.environ, CARRIER_SIM_PURE_PYTHON="1")
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
                          timeout=60).stdout
-    assert out.split() == ["None", "True", "True", "True", "True", "True"]
+    first, banner = out.splitlines()
+    assert first.split() == ["None", "True", "True", "True", "True", "True"]
+    assert banner == "pure Python (CARRIER_SIM_PURE_PYTHON is set)"
 
 
 def test_the_pure_python_twins_pass_the_scheduler_codec_session_and_server_suites():

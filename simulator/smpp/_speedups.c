@@ -463,8 +463,6 @@ static PyObject *s_handle_frame, *s_popleft, *s_command_id, *s_context;
 
 #define RESPONSE_BIT 0x80000000u
 #define SUBMIT_SM 0x00000004u
-#define ENQUIRE_LINK 0x00000015u
-#define UNBIND 0x00000006u
 #define UNBIND_RESP 0x80000006u
 #define HEADER_SIZE 16
 

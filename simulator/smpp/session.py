@@ -172,9 +172,9 @@ class PythonSessionCore:
     """The session's per-PDU work in pure Python: the twin of the compiled `SessionCore` (`_speedups.c`).
 
     `Session` builds on whichever is in use. The compiled one takes the common case itself -- a
-    submit_sm on a bound session with room in its window, the answer to one of our deliver_sm,
-    the submit_sm_resp and deliver_sm it writes -- and hands everything else to the methods here
-    and to `Session`'s (`_handle_frame`, `_framing_lost`, `_next_request`), so both behave alike.
+    submit_sm on a bound session with room in its window, the answer to one of our requests, the
+    submit_sm_resp and deliver_sm it writes -- and hands everything else to the methods here and
+    to `Session`'s (`_handle_frame`, `_framing_lost`, `_next_request`), so both behave alike.
     """
 
     def feed(self, data: bytes) -> None:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.report import percentiles
 from benchmarks.smpp_bench import performance_targets, top_functions
 from benchmarks.smpp_client import build_templates, data_sm_receipt_id, receipt_id
-from benchmarks.report import percentiles
+from simulator import speedups
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,6 +61,8 @@ def assert_messages(result: dict, *, planned: int, receipts: bool = True) -> Non
         assert latency["receipt_minus_delay"]["p50"] is not None
     server = result["server"]
     assert server["spawned"] is True
+    # From the server's banner: compiled, or the pure-Python twins (the floor prints no such line).
+    assert server["hot_path"] == (None if "benchmarks.floor" in server["command"] else speedups.describe())
     assert server["cpu"]["cpu_ms"] >= 0
     assert server["cpu_ms_per_1k_msgs"] is not None
     assert server["rss_peak_mib"] > 0
