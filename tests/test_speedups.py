@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tracemalloc
+from collections.abc import Callable
 
 import pytest
 
@@ -15,6 +17,20 @@ from simulator.speedups import load
 
 # scripts/test builds the extensions and sets this, so CI fails rather than skips when a build broke.
 REQUIRED = os.environ.get("CARRIER_SIM_REQUIRE_SPEEDUPS", "") not in ("", "0")
+# Leak tests: one leaked object a call, over 20,000 rounds of calls, would be well over this.
+LEAK_BOUND = 64 * 1024
+
+
+def memory_grown(exercise: Callable[[int], None]) -> int:
+    """Bytes still allocated after `exercise(20_000)`, once `exercise(2_000)` has warmed caches up."""
+    exercise(2_000)  # interned strings, small ints, free lists
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        exercise(20_000)
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
 
 
 def test_the_extensions_are_built_and_used_where_the_suite_requires_them():

@@ -57,20 +57,30 @@ tlvs_or_empty(PyObject *data, Py_ssize_t pos, Py_ssize_t end)
     return PyDict_New();
 }
 
+/* A decoder's (cls, status, sequence, data, pos): 1 to decode them, 0 to leave the PDU to the
+ * table-driven decoder (not bytes, or not configured), -1 on an error. */
+static int
+decoder_input(const char *name, PyObject *const *args, Py_ssize_t nargs, Py_ssize_t *pos)
+{
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "%s takes (cls, status, sequence, data, pos)", name);
+        return -1;
+    }
+    *pos = PyLong_AsSsize_t(args[4]);
+    if (*pos == -1 && PyErr_Occurred())
+        return -1;
+    return decode_tlvs_func != NULL && PyBytes_CheckExact(args[3]) && *pos >= 0;
+}
+
 /* decode_short_message(cls, status, sequence, data, pos): codec._decode_short_message */
 static PyObject *
 decode_short_message(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "decode_short_message takes (cls, status, sequence, data, pos)");
-        return NULL;
-    }
+    Py_ssize_t pos;
+    int usable = decoder_input("decode_short_message", args, nargs, &pos);
+    if (usable <= 0)
+        return usable < 0 ? NULL : Py_NewRef(Py_None);
     PyObject *data = args[3];
-    Py_ssize_t pos = PyLong_AsSsize_t(args[4]);
-    if (pos == -1 && PyErr_Occurred())
-        return NULL;
-    if (decode_tlvs_func == NULL || !PyBytes_CheckExact(data) || pos < 0)
-        Py_RETURN_NONE;
     const char *buf = PyBytes_AS_STRING(data);
     const unsigned char *u = (const unsigned char *)buf;
     Py_ssize_t end = PyBytes_GET_SIZE(data);
@@ -152,16 +162,11 @@ done:
 static PyObject *
 decode_message_id_resp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "decode_message_id_resp takes (cls, status, sequence, data, pos)");
-        return NULL;
-    }
+    Py_ssize_t pos;
+    int usable = decoder_input("decode_message_id_resp", args, nargs, &pos);
+    if (usable <= 0)
+        return usable < 0 ? NULL : Py_NewRef(Py_None);
     PyObject *data = args[3];
-    Py_ssize_t pos = PyLong_AsSsize_t(args[4]);
-    if (pos == -1 && PyErr_Occurred())
-        return NULL;
-    if (decode_tlvs_func == NULL || !PyBytes_CheckExact(data) || pos < 0)
-        Py_RETURN_NONE;
     const char *buf = PyBytes_AS_STRING(data);
     Py_ssize_t end = PyBytes_GET_SIZE(data);
     Py_ssize_t nul = find_nul(buf, pos, pos + 65, end);

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import tracemalloc
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +11,7 @@ from hypothesis import strategies as st
 from simulator.core import timers
 from simulator.speedups import load
 
-from ..test_speedups import REQUIRED
+from ..test_speedups import LEAK_BOUND, REQUIRED, memory_grown
 
 compiled = load("simulator.core._speedups")
 pytestmark = pytest.mark.skipif(compiled is None and not REQUIRED, reason="built without a C compiler")
@@ -159,12 +158,4 @@ def test_the_compiled_queue_leaks_nothing():
             queue.run_due()
             sink.clear()
 
-    exercise(2_000)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        exercise(20_000)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024
+    assert memory_grown(exercise) < LEAK_BOUND

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-import tracemalloc
 from enum import Enum
 
 import msgspec
@@ -21,7 +20,7 @@ from simulator.smpp.pdu import DeliverSm, DeliverSmResp, EnquireLink, QuerySm, S
 from simulator.smpp.session import LocalProtocolError, SessionConfig
 from simulator.smpp.times import SmppTimeError
 
-from ..test_speedups import REQUIRED
+from ..test_speedups import LEAK_BOUND, REQUIRED, memory_grown
 from .test_codec import pdu_strategy
 
 compiled = pytest.mark.skipif(SPEEDUPS is None and not REQUIRED, reason="built without a C compiler")
@@ -131,16 +130,7 @@ def test_compiled_primitives_leak_nothing():
             with pytest.raises(SmppTimeError):
                 SPEEDUPS.receipt_deliver_sm_body(late, config, legacy=True)
 
-    exercise(2_000)  # warm up caches (interned strings, small ints)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        exercise(20_000)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    # One leaked object per call would be well over a megabyte here.
-    assert grown < 64 * 1024
+    assert memory_grown(exercise) < LEAK_BOUND
 
 
 # ---------------------------------------------------------------- the session's per-PDU work
@@ -267,12 +257,4 @@ def test_the_compiled_session_core_leaks_nothing():
             session.next_event()
             session.data_to_send()
 
-    exercise(2_000)
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        exercise(20_000)
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        tracemalloc.stop()
-    assert grown < 64 * 1024
+    assert memory_grown(exercise) < LEAK_BOUND
