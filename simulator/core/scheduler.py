@@ -9,14 +9,13 @@ from simulator.core.clock import Clock
 from simulator.speedups import load
 
 from . import timers
-from .timers import FIRST, TimerQueue
+from .timers import ARGS, CALLBACK, FIRST, TimerQueue
 
 __all__ = ["Scheduler", "Timer"]
 
 # The driver serves deadlines with this granularity (seconds): receipts due within the same
 # millisecond are sent in one batch, and the loop is woken at most ~1,000 times a second.
 RESOLUTION = 0.001
-_CB, _ARGS = 2, 3  # a timer entry's callback and arguments (timers.py has the layout)
 
 # The per-timer work compiled, if it was built: scheduling and firing are on every message's path.
 _compiled = load("simulator.core._speedups")
@@ -69,8 +68,8 @@ class Scheduler(_Queue):  # type: ignore[valid-type,misc]  # the compiled twin, 
         """Drop every timer; outstanding Timer handles become no-ops."""
         for bucket in self._buckets.values():
             for entry in bucket[bucket[0]:]:
-                entry[_CB] = None
-                entry[_ARGS] = ()
+                entry[CALLBACK] = None
+                entry[ARGS] = ()
         self._buckets.clear()
         self._ticks.clear()
         self._unsorted.clear()
@@ -97,7 +96,7 @@ class Scheduler(_Queue):  # type: ignore[valid-type,misc]  # the compiled twin, 
             # In place: a run_due() in progress holds these containers.
             buckets = self._buckets
             live_buckets = {tick: [FIRST, *live] for tick, bucket in buckets.items()
-                            if (live := [e for e in bucket[bucket[0]:] if e[_CB] is not None])}
+                            if (live := [e for e in bucket[bucket[0]:] if e[CALLBACK] is not None])}
             buckets.clear()
             buckets.update(live_buckets)
             self._ticks[:] = buckets

@@ -15,9 +15,7 @@ _log = logging.getLogger("carrier_sim.scheduler")
 # Entry layout: [when, seq, callback, args]. A mutable list so cancel() can
 # blank the callback in place (lazy deletion) without searching the queue;
 # ``seq`` is unique, so comparisons never reach the callback.
-_WHEN = 0
-_CB = 2
-_ARGS = 3
+WHEN, CALLBACK, ARGS = 0, 2, 3
 
 # Timers are kept in one FIFO bucket per millisecond of deadline (a hashed timing wheel with a
 # heap of its occupied slots), so a receipt costs an append, not a push through a heap of every
@@ -45,28 +43,28 @@ class Timer:
     @property
     def when(self) -> float:
         """Monotonic deadline the timer was scheduled for."""
-        return self._entry[_WHEN]
+        return self._entry[WHEN]
 
     @property
     def pending(self) -> bool:
         """True until the timer fires, is cancelled or the scheduler is cleared."""
-        return self._entry[_CB] is not None
+        return self._entry[CALLBACK] is not None
 
     def cancel(self) -> bool:
         """Cancel the timer; return False if it already fired or was cancelled."""
         entry = self._entry
-        if entry[_CB] is None:
+        if entry[CALLBACK] is None:
             return False
-        entry[_CB] = None
+        entry[CALLBACK] = None
         # Drop the args now: receipts hold message objects and a cancelled
         # entry can sit in its bucket until its deadline.
-        entry[_ARGS] = ()
+        entry[ARGS] = ()
         self._scheduler._cancelled_one()
         return True
 
     def __repr__(self) -> str:
         state = "pending" if self.pending else "done"
-        return f"<Timer when={self._entry[_WHEN]!r} {state}>"
+        return f"<Timer when={self._entry[WHEN]!r} {state}>"
 
 
 class TimerQueue:
@@ -107,7 +105,7 @@ class TimerQueue:
         self._size += 1
         bucket = self._buckets.get(tick)
         if bucket is not None:
-            if when < bucket[-1][_WHEN]:  # a bucket is removed once used up, so [-1] is still waiting
+            if when < bucket[-1][WHEN]:  # a bucket is removed once used up, so [-1] is still waiting
                 self._unsorted.add(tick)
             bucket.append(entry)
             # Only the earliest bucket can need the driver sooner; the common case (a receipt
@@ -144,13 +142,13 @@ class TimerQueue:
             index = bucket[0]
             size = len(bucket)
             # Drop cancelled entries from the front so the answer is a live timer.
-            while index < size and bucket[index][_CB] is None:
+            while index < size and bucket[index][CALLBACK] is None:
                 index += 1
                 self._size -= 1
                 self._cancelled -= 1
             bucket[0] = index
             if index < size:
-                return bucket[index][_WHEN]
+                return bucket[index][WHEN]
             del buckets[tick]
             heappop(ticks)
         return None
@@ -178,7 +176,7 @@ class TimerQueue:
                 self._sort(tick, bucket)
             index = bucket[0]
             entry = bucket[index]
-            if entry[_WHEN] > now:
+            if entry[WHEN] > now:
                 break
             index += 1
             self._size -= 1
@@ -187,15 +185,15 @@ class TimerQueue:
                 heappop(ticks)
             else:
                 bucket[0] = index
-            callback = entry[_CB]
+            callback = entry[CALLBACK]
             if callback is None:
                 self._cancelled -= 1
                 continue
-            args = entry[_ARGS]
+            args = entry[ARGS]
             # Mark as fired before calling, so a late cancel() from inside the
             # callback (or after) is a no-op and cannot skew the counter.
-            entry[_CB] = None
-            entry[_ARGS] = ()
+            entry[CALLBACK] = None
+            entry[ARGS] = ()
             count += 1
             try:
                 callback(*args)

@@ -143,9 +143,10 @@ def python_receipt_deliver_sm_body(receipt: Receipt, config: ReceiptFormatConfig
 
 
 if SPEEDUPS is not None:
+    _BY_VALUE = [MessageState(value) for value in range(len(MessageState))]  # the compiled body indexes by value
     SPEEDUPS.configure_receipts(
-        python_twin=python_receipt_deliver_sm_body, stat_words=tuple(stat_word(MessageState(v)) for v in range(10)),
-        delivered=tuple(_DELIVERED[MessageState(v)] for v in range(10)), quote_chars=_QUOTE.text_chars,
+        python_twin=python_receipt_deliver_sm_body, stat_words=tuple(stat_word(state) for state in _BY_VALUE),
+        delivered=tuple(_DELIVERED[state] for state in _BY_VALUE), quote_chars=_QUOTE.text_chars,
         empty_quote=_QUOTE.empty_text, tag_receipted_id=Tag.RECEIPTED_MESSAGE_ID, tag_message_state=Tag.MESSAGE_STATE,
         tag_network_error=Tag.NETWORK_ERROR_CODE,
     )
