@@ -211,7 +211,12 @@ Queue_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static int
 Queue_init(QueueObject *self, PyObject *args, PyObject *kwargs)
 {
-    return 0;  /* Scheduler.__init__ passes its clock to its own __init__, not to this one */
+    static char *keywords[] = {"now", NULL};
+    PyObject *now;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O:TimerQueue", keywords, &now))
+        return -1;
+    Py_XSETREF(self->now, Py_NewRef(now));  /* the clock's now(), bound once */
+    return 0;
 }
 
 /* The containers must stay what the Python twin's code expects, whatever a subclass assigns. */

@@ -39,11 +39,9 @@ class Scheduler(_Queue):  # type: ignore[valid-type,misc]  # the compiled twin, 
     __slots__ = ("_clock", "_running", "_handle", "_armed_at", "_batch")
 
     def __init__(self, clock: Clock) -> None:
-        super().__init__()
+        super().__init__(clock.now)
         self._clock = clock
-        self._now = clock.now  # bound once: read on every call_later/run_due
         self._running = False
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.Handle | None = None
         self._armed_at: float | None = None  # loop time the driver's timer is set for
         self._batch = 1000

@@ -77,8 +77,8 @@ class TimerQueue:
 
     __slots__ = ("_now", "_buckets", "_ticks", "_unsorted", "_size", "_seq", "_cancelled", "_loop")
 
-    def __init__(self) -> None:
-        self._now: Callable[[], float] = lambda: 0.0  # the clock's now(), bound once
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now  # the clock's now(), bound once: read on every call_later/run_due
         self._buckets: dict[int, list[Any]] = {}  # millisecond tick -> [next index, entries...]
         self._ticks: list[int] = []  # heap of the ticks that have a bucket
         self._unsorted: set[int] = set()  # buckets an entry joined out of deadline order

@@ -7,15 +7,14 @@ import struct
 
 from simulator.config import ReceiptFormatConfig
 from simulator.core.records import Inbound, MessageState, Receipt
-from simulator.speedups import load
 
+from .codec import SPEEDUPS
 from .pdu import DataSm, DeliverSm, Pdu
 from .receipts import RECEIPT_TEXT, ReceiptFormat, format_receipt, render_id, stat_word
 from .text import UDHI
 from .times import format_receipt_date
 from .tlv import Tag
 
-SPEEDUPS = load("simulator.smpp._speedups")
 ESM_RECEIPT = 0x04  # SMSC delivery receipt
 ESM_INTERMEDIATE = 0x20  # intermediate delivery notification (registered_delivery bit 4)
 

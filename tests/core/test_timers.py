@@ -24,8 +24,7 @@ def _queue(base: type, now: list[float]):
         __slots__ = ("armed", "cancels")
 
         def __init__(self) -> None:
-            super().__init__()
-            self._now = lambda: now[0]
+            super().__init__(lambda: now[0])
             self.armed: list[float] = []
             self.cancels = 0
 
