@@ -108,6 +108,10 @@ _GSM_EXT_DOUBLE: Final[dict[int, str]] = {ord(c): "  " for c in _GSM_EXT_CHARS}
 # septets (SMPP carries data_coding 0 unpacked), hence U+FFFD.
 _GSM_DECODE_BASIC: Final = _GSM_BASIC + "\ufffd" * 128
 
+# The octets whose GSM character is the ASCII character of the same code (letters, digits, space and
+# most punctuation): a payload of only these decodes with the ASCII codec, without the translate pass.
+_GSM_SAME_AS_ASCII: Final = bytes(code for code, char in enumerate(_GSM_BASIC) if code != _ESC and ord(char) == code)
+
 # Keyed by the *basic* character of the code following the escape, because the escape is
 # resolved after the basic translate pass.
 _GSM_DECODE_EXT: Final[dict[str, str]] = {_GSM_BASIC[code]: c for code, c in _GSM_EXT.items()}
@@ -199,10 +203,9 @@ def decode(data: bytes, data_coding: int, *, strict: bool = False) -> str:
         if strict and data and max(data) > 0x7F:
             index = next(i for i, b in enumerate(data) if b > 0x7F)
             raise TextEncodingError(f"octet 0x{data[index]:02X} at index {index} is not a GSM 7-bit septet")
-        text = data.decode("latin-1").translate(_GSM_DECODE_BASIC)
-        if "\x1b" in text:
-            text = _ESCAPE_RE.sub(_unescape, text)
-        return text
+        if not data.translate(None, _GSM_SAME_AS_ASCII):
+            return data.decode("ascii")  # the common case: nothing to translate
+        return _decode_gsm_by_table(data)
     codec = _CODEC_BY_CODING.get(data_coding, "latin-1")
     try:
         return data.decode(codec, "strict" if strict else "replace")
@@ -210,6 +213,14 @@ def decode(data: bytes, data_coding: int, *, strict: bool = False) -> str:
         raise TextEncodingError(
             f"invalid {_coding_name(data_coding)} data at octet {exc.start}: {exc.reason}"
         ) from exc
+
+
+def _decode_gsm_by_table(data: bytes) -> str:
+    """GSM septets (one per octet) to text through the basic table, then the escapes resolved."""
+    text = data.decode("latin-1").translate(_GSM_DECODE_BASIC)
+    if "\x1b" in text:
+        text = _ESCAPE_RE.sub(_unescape, text)
+    return text
 
 
 def _unescape(match: re.Match[str]) -> str:

@@ -11,11 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.smpp.text import (
+    _GSM_SAME_AS_ASCII,
     DataCoding,
     LogicalMessage,
     Part,
     Reassembler,
     TextEncodingError,
+    _decode_gsm_by_table,
     choose_data_coding,
     concat_info,
     concat_udh,
@@ -66,6 +68,23 @@ def test_gsm_round_trip(text: str) -> None:
     assert decode(data, 0, strict=True) == text
     assert is_gsm7(text)
     assert choose_data_coding(text) == DataCoding.DEFAULT
+
+
+# Payloads of only "same as ASCII" octets (the fast path), of those mixed with any other, and any at all.
+_SAME_AS_ASCII = st.sampled_from(sorted(_GSM_SAME_AS_ASCII))
+_GSM_PAYLOADS = st.one_of(
+    st.lists(_SAME_AS_ASCII, max_size=120).map(bytes),
+    st.lists(st.one_of(_SAME_AS_ASCII, st.integers(0, 0xFF)), max_size=120).map(bytes),
+    st.binary(max_size=120),
+)
+
+
+@settings(max_examples=300)
+@given(_GSM_PAYLOADS)
+def test_gsm_decode_fast_path_matches_the_table(data: bytes) -> None:
+    assert decode(data, 0) == _decode_gsm_by_table(data)
+    if max(data, default=0) <= 0x7F:
+        assert decode(data, 0, strict=True) == _decode_gsm_by_table(data)
 
 
 @settings(max_examples=100)
