@@ -87,10 +87,10 @@ class RawClient:
                 chunk = self.sock.recv(65536)
                 if not chunk:
                     return True
-        except (ConnectionResetError, OSError):
-            return True
-        except socket.timeout:
+        except TimeoutError:  # before OSError, its base class: a timeout means the connection is still open
             return False
+        except OSError:
+            return True
 
     def close(self) -> None:
         self.sock.close()
