@@ -18,6 +18,7 @@ from simulator.core.carrier import Carrier, Submission, SubmitResult
 from simulator.core.limits import TokenBucket
 from simulator.core.outbox import Delivery
 from simulator.core.records import Message, Receipt
+from simulator.core.scenario_model import ConnectionBehaviour
 
 from . import deliveries
 from .balance import Balancer
@@ -146,7 +147,8 @@ class SmppConnection(asyncio.Protocol):
         if isinstance(event, RequestReceived):
             self.pdus_since_bind += 1
             self._request(event.pdu)
-            self.server.after_request(self)
+            if self.server.counts_pdus:
+                self.server.after_request(self)
         elif isinstance(event, ResponseReceived):
             self._response(event)
         elif isinstance(event, BindRequested):
@@ -493,6 +495,12 @@ def malformed_pdu(kind: str, sequence: int) -> bytes:
     return struct.pack(">IIII", 17, CommandId.SUBMIT_SM_RESP, 0, 0x7FFFFFF0 - (sequence & 0xFFFF)) + b"\0"
 
 
+def _counts_pdus(behaviour: ConnectionBehaviour) -> bool:
+    """Whether a connection behaviour acts on PDU counts, so that every request must go by after_request()."""
+    return bool(behaviour.inject or behaviour.disconnect_after_pdus or behaviour.unbind_after_pdus
+                or behaviour.rebind_after_messages)
+
+
 class SmppServer:
     """Listens for SMPP (and SMPP over TLS) and serves each connection with an SmppConnection."""
 
@@ -512,6 +520,7 @@ class SmppServer:
         self.balancer: Balancer | None = None  # `serve --workers`: spreads new connections over the workers
         self._adopting: set[asyncio.Task[Any]] = set()
         self._disconnects_done: set[float] = set()
+        self.counts_pdus = _counts_pdus(carrier.scenario.connection())
         carrier.add_scenario_listener(self.apply_scenario)
 
     async def start(self) -> list[tuple[str, int, bool]]:
@@ -594,6 +603,7 @@ class SmppServer:
 
     def apply_scenario(self) -> None:
         """Called when the scenario switches or a phase starts or ends."""
+        self.counts_pdus = _counts_pdus(self.carrier.scenario.connection())
         for connection in list(self.connections):
             if connection.session.state is _BOUND:
                 connection.apply_scenario()

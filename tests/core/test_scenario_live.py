@@ -55,6 +55,23 @@ def test_unbind_and_forced_rebind_come_from_the_server() -> None:
         assert again.bind(BindTransceiver) == 0, "the client can rebind at once"
 
 
+def test_a_pdu_counting_fault_switched_in_at_run_time_acts_on_binds_already_up() -> None:
+    # The server only counts PDUs against the scenario while its connection behaviour asks for it.
+    with running() as sim:
+        raw = RawClient(sim.smpp_port)
+        assert raw.bind(BindTransceiver) == 0
+        raw.send(submit_pdu(2))
+        assert raw.read().command_status == 0
+        with httpx.Client(base_url=sim.control_url, timeout=10) as api:
+            switched = api.put("/api/v1/scenario", json={"yaml": BASE + "  connection: {disconnect_after_pdus: 3}\n"})
+            assert switched.status_code == 200
+        raw.send(submit_pdu(3))
+        assert raw.read().command_status == 0, "two PDUs since the bind: still up"
+        raw.send(submit_pdu(4))
+        assert raw.read().command_status == 0, "the third is answered, then the connection drops"
+        assert raw.closed()
+
+
 def test_outage_refuses_binds_with_the_scenario_status() -> None:
     with running("  connection: {refuse_binds: 0x0D}\n") as sim:
         raw = RawClient(sim.smpp_port)
