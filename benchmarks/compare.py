@@ -62,7 +62,7 @@ def run_in_turns(args: argparse.Namespace, run_one: RunOne) -> dict[str, Any]:
     }
 
 
-def _cpu(result: dict[str, Any]) -> float | None:
+def cpu_ms_per_1k(result: dict[str, Any]) -> float | None:
     """CPU ms per 1,000 messages from schedstat (ns): at full scale it equals the headline figure from clock
     ticks, and in a short run a tick (10 ms) would be most of a fast server's figure."""
     server = result.get("server") or {}
@@ -70,12 +70,12 @@ def _cpu(result: dict[str, Any]) -> float | None:
     return precise if precise is not None else server.get("cpu_ms_per_1k_msgs")
 
 
-def _p99(result: dict[str, Any], name: str) -> float | None:
+def p99(result: dict[str, Any], name: str) -> float | None:
     return ((result.get("latency_ms") or {}).get(name) or {}).get("p99")
 
 
 def summarise(command: str | None, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    cpu = [v for v in map(_cpu, runs) if v is not None]
+    cpu = [v for v in map(cpu_ms_per_1k, runs) if v is not None]
     split = [(r.get("server") or {}).get("cpu_split_per_1k_msgs") or {} for r in runs]
     return {
         "command": name_of(command),
@@ -83,8 +83,8 @@ def summarise(command: str | None, runs: list[dict[str, Any]]) -> dict[str, Any]
         "cpu_ms_per_1k_median": round(statistics.median(cpu), 2) if cpu else None,
         "user_ms_per_1k": [s.get("user_ms") for s in split],
         "system_ms_per_1k": [s.get("system_ms") for s in split],
-        "submit_p99_ms": [_p99(r, "submit") for r in runs],
-        "receipt_minus_delay_p99_ms": [_p99(r, "receipt_minus_delay") for r in runs],
+        "submit_p99_ms": [p99(r, "submit") for r in runs],
+        "receipt_minus_delay_p99_ms": [p99(r, "receipt_minus_delay") for r in runs],
         "other_busy_cores": [(r.get("machine_load") or {}).get("other_busy_cores") for r in runs],
     }
 
@@ -93,7 +93,7 @@ def ratios(runs: list[dict[str, Any]], servers: dict[str, dict[str, Any]]) -> di
     """A's CPU over B's: of the medians (from `summarise`), and within each turn (the two runs next to each other)."""
     by_turn: dict[int, dict[str, float | None]] = {}
     for result in runs:
-        by_turn.setdefault(result["turn"], {})[result["server_label"]] = _cpu(result)
+        by_turn.setdefault(result["turn"], {})[result["server_label"]] = cpu_ms_per_1k(result)
     per_turn = [round(pair["A"] / pair["B"], 3) for _, pair in sorted(by_turn.items())
                 if pair.get("A") and pair.get("B")]
     a, b = servers["A"]["cpu_ms_per_1k_msgs"], servers["B"]["cpu_ms_per_1k_msgs"]
@@ -108,9 +108,9 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, str]]:
     for run in result["runs"]:
         split = (run.get("server") or {}).get("cpu_split_per_1k_msgs") or {}
         rows.append((f"turn {run['turn']} {run['server_label']}",
-                     f"{fmt(_cpu(run))} ms/1k (user {fmt(split.get('user_ms'))}, system {fmt(split.get('system_ms'))})"
-                     f"  submit p99 {fmt(_p99(run, 'submit'))} ms"
-                     f"  receipt - delay p99 {fmt(_p99(run, 'receipt_minus_delay'))} ms"
+                     f"{fmt(cpu_ms_per_1k(run))} ms/1k (user {fmt(split.get('user_ms'))}, system {fmt(split.get('system_ms'))})"
+                     f"  submit p99 {fmt(p99(run, 'submit'))} ms"
+                     f"  receipt - delay p99 {fmt(p99(run, 'receipt_minus_delay'))} ms"
                      f"  other processes {fmt((run.get('machine_load') or {}).get('other_busy_cores'))} cores"
                      + ("" if run["ok"] else f"  FAILED {[k for k, v in run['checks'].items() if not v]}")))
     for label, server in servers.items():

@@ -16,7 +16,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     __package__ = "benchmarks"
 
-from benchmarks import compare, report  # noqa: E402
+from benchmarks import compare, report, sweep  # noqa: E402
 from benchmarks.smpp_bench import MODE_DEFAULTS, MODES, run_binds_only, run_messages, run_startup  # noqa: E402
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
@@ -51,7 +51,8 @@ def count(text: str) -> int:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("what to run")
     g.add_argument("--mode", choices=MODES, default=None,
-                   help="sustained (default), burst, paced, store, binds-only or startup")
+                   help="sustained (default), burst, paced, store, binds-only, startup, or sweep (the highest "
+                        "sustained rate kept up inside the latency targets, and the CPU at each rate tried)")
     g.add_argument("--binds-only", type=count, metavar="N", default=None,
                    help="shorthand for --mode binds-only --binds N")
     g.add_argument("--binds", type=count, help="binds (default 2; binds-only 10,000; with --bind-type pair, "
@@ -60,8 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--bind-type", choices=("transceiver", "pair", "transmitter", "receiver"), default="transceiver",
                    help="transceiver binds (default) or pair: a transmitter and a receiver per bind")
     g.add_argument("--messages", type=count, help="burst/store: messages in all (burst 100,000; store 1,000,000)")
-    g.add_argument("--rate", type=count, help="paced/sustained: total msg/s across binds (sustained 10,000; paced 20,000)")
-    g.add_argument("--duration", type=seconds, help="paced/sustained: how long to send (sustained 20s; paced 5s)")
+    g.add_argument("--rate", type=count, help="paced/sustained: total msg/s across binds (sustained 10,000; paced 20,000);"
+                                             " sweep: the first rate tried (5,000)")
+    g.add_argument("--duration", type=seconds, help="paced/sustained/sweep: how long to send (sustained 20s; paced 5s; "
+                                                    "sweep 10s at each rate)")
     g.add_argument("--receipt-delay", type=seconds, help="the scenario's receipt delay (default 2s; store 10h)")
     g.add_argument("--no-receipts", action="store_true", help="registered_delivery 0: no receipts asked for")
     g.add_argument("--text-length", type=int, default=40, help="short_message octets (GSM-7 text, default 40)")
@@ -94,6 +97,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="also run this server command (e.g. 'python -m benchmarks.floor') under the same load, "
                         "in turns with the server under test, and report both and the ratio of their CPU")
     g.add_argument("--turns", type=int, default=3, help="with --versus: runs of each server (default 3)")
+
+    g = parser.add_argument_group("sweep")
+    g.add_argument("--max-rate", type=count, default=160_000,
+                   help="the sweep doubles the rate up to this at most (default 160,000)")
+    g.add_argument("--refine", type=int, default=3,
+                   help="halvings of the gap between the last rate kept up and the first missed (default 3)")
 
     g = parser.add_argument_group("binds-only")
     g.add_argument("--enquire-spread", type=seconds, default=1.0,
@@ -133,6 +142,8 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
         print("note: --target without --server-pid: server CPU and RSS are not measured", file=sys.stderr)
     if args.window < 1:
         raise SystemExit("--window must be at least 1")
+    if args.mode == "sweep" and not 0 < args.rate <= args.max_rate:
+        raise SystemExit("--mode sweep needs 0 < --rate <= --max-rate")
     if args.versus is not None:
         if args.mode not in ("sustained", "paced", "burst", "store"):
             raise SystemExit("--versus compares CPU per message: use it with sustained, paced, burst or store")
@@ -229,6 +240,8 @@ def run(args: argparse.Namespace) -> int:
     machine = report.machine()
     if args.versus is not None:
         return finish(compare.run_in_turns(args, run_messages), args, started, machine, rows=compare.rows_for)
+    if args.mode == "sweep":
+        return finish(sweep.run_sweep(args, run_messages), args, started, machine, rows=sweep.rows_for)
     if args.mode == "startup":
         result = run_startup(args)
     elif args.mode == "binds-only":

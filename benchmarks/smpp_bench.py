@@ -36,7 +36,7 @@ from .smpp_client import (
     open_bind,
 )
 
-MODES = ("sustained", "burst", "paced", "store", "binds-only", "startup")
+MODES = ("sustained", "burst", "paced", "store", "binds-only", "startup", "sweep")
 
 # The performance targets of the issue that asked for this bench: CPU parity with a widely used Go SMSC
 # simulator, and a paced run with receipts overlapping submits that never stalls.
@@ -53,6 +53,7 @@ MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "store": {"messages": 1_000_000, "receipt_delay": 36_000.0, "window": 50, "binds": 2},
     "binds-only": {"binds": 10_000, "processes": 2},
     "startup": {},
+    "sweep": {"rate": 5_000, "duration": 10.0, "receipt_delay": 2.0},  # sustained runs at rising rates (sweep.py)
 }
 
 

@@ -17,6 +17,7 @@ import pytest
 from benchmarks.report import percentiles
 from benchmarks.smpp_bench import performance_targets, top_functions
 from benchmarks.smpp_client import build_templates, data_sm_receipt_id, receipt_id
+from benchmarks.sweep import LATENCY_TARGETS, kept_up, saturation_search
 from simulator import speedups
 
 REPO = Path(__file__).resolve().parents[2]
@@ -442,3 +443,62 @@ def test_targets_apply_only_where_the_mode_measures_them():
     store = performance_targets(_sustained_run(mode="store", server__rss_peak_mib=1100.0), rate=0, paced=False,
                                 receipts=True)
     assert store == {"rss_under_1gib": False}
+
+
+# ------------------------------------------------------------------------ the saturation search
+
+
+def _threshold(limit: int, tried: list[int]):
+    def keeps_up(rate: int) -> bool:
+        tried.append(rate)
+        return rate <= limit
+    return keeps_up
+
+
+def test_the_search_doubles_until_a_rate_is_missed_then_halves_the_gap():
+    tried: list[int] = []
+    found = saturation_search(5_000, 160_000, 3, _threshold(27_000, tried))
+    assert found == [(5_000, True), (10_000, True), (20_000, True), (40_000, False),
+                     (30_000, False), (25_000, True), (27_500, False)]
+    assert tried == [rate for rate, _ in found], "each rate is run once, in that order"
+
+
+def test_the_search_stops_at_its_ceiling_and_when_the_first_rate_is_missed():
+    assert saturation_search(5_000, 12_000, 3, _threshold(10**9, [])) == [(5_000, True), (10_000, True),
+                                                                          (12_000, True)]
+    assert saturation_search(5_000, 160_000, 3, _threshold(1_000, [])) == [(5_000, False)]
+    # The gap closes to one message a second at most: never the same rate twice, however many halvings.
+    found = saturation_search(100, 400, 50, _threshold(150, []))
+    assert len(found) == len(set(found)) and max(rate for rate, ok in found if ok) == 150
+
+
+@pytest.mark.parametrize("missed", [None, *LATENCY_TARGETS, "a check"])
+def test_a_rate_is_kept_up_only_with_its_checks_and_every_latency_target(missed):
+    targets = {name: name != missed for name in LATENCY_TARGETS}
+    targets["cpu_at_most_25ms_per_1k_msgs"] = False  # what the search measures, not a limit
+    assert kept_up({"ok": missed != "a check", "targets": targets}) is (missed is None)
+
+
+def test_sweep_runs_sustained_rates_and_reports_the_highest_kept_up(tmp_path):
+    result, code, output = bench(tmp_path, "--mode", "sweep", "--rate", "200", "--max-rate", "400",
+                                 "--duration", "1s", "--receipt-delay", "100ms", timeout=120)
+    assert code in (0, 3), output  # 3: the CPU target, which so small a rate is not about
+    assert result["mode"] == "sweep" and result["ok"], result["errors"]
+    runs = result["runs"]
+    assert [r["parameters"]["rate"] for r in runs] == [200, 400], "doubled once, up to --max-rate"
+    for run, planned in zip(runs, (200, 400)):
+        assert run["mode"] == "sustained" and run["kept_up"]
+        assert_messages(run, planned=planned)
+    saturation = result["saturation"]
+    assert saturation["highest_rate_kept_up"] == 400 and saturation["limited_by"] == "max_rate"
+    assert saturation["cpu_ms_per_1k_msgs"] == runs[1]["server"]["cpu_ms_per_1k_msgs_schedstat"]
+    assert [r["rate"] for r in result["rates"]] == [200, 400]
+    assert result["targets"] == {"cpu_at_most_25ms_per_1k_msgs": saturation["cpu_ms_per_1k_msgs"] <= 25.0}
+    assert "highest rate kept up" in output
+
+
+def test_sweep_refuses_a_first_rate_above_its_ceiling(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "run", "--mode", "sweep", "--rate", "9000",
+                           "--max-rate", "8000"], cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode != 0 and "--mode sweep needs" in proc.stderr
