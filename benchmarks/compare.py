@@ -108,7 +108,8 @@ def rows_for(result: dict[str, Any]) -> list[tuple[str, str]]:
     for run in result["runs"]:
         split = (run.get("server") or {}).get("cpu_split_per_1k_msgs") or {}
         rows.append((f"turn {run['turn']} {run['server_label']}",
-                     f"{fmt(cpu_ms_per_1k(run))} ms/1k (user {fmt(split.get('user_ms'))}, system {fmt(split.get('system_ms'))})"
+                     f"{fmt(cpu_ms_per_1k(run))} ms/1k"
+                     f" (user {fmt(split.get('user_ms'))}, system {fmt(split.get('system_ms'))})"
                      f"  submit p99 {fmt(p99(run, 'submit'))} ms"
                      f"  receipt - delay p99 {fmt(p99(run, 'receipt_minus_delay'))} ms"
                      f"  other processes {fmt((run.get('machine_load') or {}).get('other_busy_cores'))} cores"

@@ -61,8 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--bind-type", choices=("transceiver", "pair", "transmitter", "receiver"), default="transceiver",
                    help="transceiver binds (default) or pair: a transmitter and a receiver per bind")
     g.add_argument("--messages", type=count, help="burst/store: messages in all (burst 100,000; store 1,000,000)")
-    g.add_argument("--rate", type=count, help="paced/sustained: total msg/s across binds (sustained 10,000; paced 20,000);"
-                                             " sweep: the first rate tried (5,000)")
+    g.add_argument("--rate", type=count, help="paced/sustained: total msg/s across binds (sustained 10,000; "
+                                             "paced 20,000); sweep: the first rate tried (5,000)")
     g.add_argument("--duration", type=seconds, help="paced/sustained/sweep: how long to send (sustained 20s; paced 5s; "
                                                     "sweep 10s at each rate)")
     g.add_argument("--receipt-delay", type=seconds, help="the scenario's receipt delay (default 2s; store 10h)")

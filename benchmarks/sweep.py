@@ -1,4 +1,4 @@
-"""The saturation search: the highest rate a server keeps up with inside the latency targets, and the CPU each rate costs.
+"""The saturation search: the highest rate a server keeps up with inside the latency targets, and each rate's CPU.
 
 A message's CPU depends on the rate: at a low rate every message pays for the server's wake-ups, at a
 high one reads and writes batch by themselves. `python -m benchmarks run --mode sweep` runs the
