@@ -70,14 +70,15 @@ def run_sweep(args: argparse.Namespace, run_one: RunOne) -> dict[str, Any]:
         one = copy.copy(args)
         one.mode, one.rate = "sustained", rate
         result = run_one(one)
-        result["kept_up"] = kept_up(result)
+        # The rate asked for, kept apart from the run's parameters: a run that could not start has none.
+        result["sweep_rate"], result["kept_up"] = rate, kept_up(result)
         runs.append(result)
         return result["kept_up"]
 
     saturation_search(int(args.rate), int(args.max_rate), args.refine, keeps_up)
-    highest = max((r for r in runs if r["kept_up"]), key=lambda r: r["parameters"]["rate"], default=None)
+    highest = max((r for r in runs if r["kept_up"]), key=lambda r: r["sweep_rate"], default=None)
     cpu_there = cpu_ms_per_1k(highest) if highest is not None else None
-    ceiling_reached = highest is not None and highest["parameters"]["rate"] >= args.max_rate
+    ceiling_reached = highest is not None and highest["sweep_rate"] >= args.max_rate
     return {
         "benchmark": "carrier-sim smpp, saturation search",
         "mode": "sweep",
@@ -86,7 +87,7 @@ def run_sweep(args: argparse.Namespace, run_one: RunOne) -> dict[str, Any]:
                        "max_rate": args.max_rate, "refine": args.refine},
         "rates": [_summary(r) for r in runs],
         "saturation": {
-            "highest_rate_kept_up": highest["parameters"]["rate"] if highest else None,
+            "highest_rate_kept_up": highest["sweep_rate"] if highest else None,
             "submit_per_s": highest["throughput"]["submit_per_s"] if highest else None,
             "cpu_ms_per_1k_msgs": cpu_there,
             "limited_by": "max_rate" if ceiling_reached else ("server or client" if highest else "the first rate"),
@@ -95,14 +96,14 @@ def run_sweep(args: argparse.Namespace, run_one: RunOne) -> dict[str, Any]:
         "targets": ({"cpu_at_most_25ms_per_1k_msgs": cpu_there <= CPU_MS_PER_1K_TARGET}
                     if cpu_there is not None else {}),
         "runs": runs,
-        "errors": [f"{r['parameters']['rate']:,}/s: {e}" for r in runs for e in r.get("errors", [])],
+        "errors": [f"{r['sweep_rate']:,}/s: {e}" for r in runs for e in r.get("errors", [])],
     }
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:
     split = (result.get("server") or {}).get("cpu_split_per_1k_msgs") or {}
     return {
-        "rate": result["parameters"]["rate"],
+        "rate": result["sweep_rate"],
         "submit_per_s": (result.get("throughput") or {}).get("submit_per_s"),
         "cpu_ms_per_1k_msgs": cpu_ms_per_1k(result),
         "user_ms_per_1k": split.get("user_ms"),

@@ -6,6 +6,7 @@ These check the harness, not the server's speed: performance targets are reporte
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from benchmarks.report import percentiles
 from benchmarks.smpp_bench import performance_targets, top_functions
 from benchmarks.smpp_client import build_templates, data_sm_receipt_id, receipt_id
-from benchmarks.sweep import LATENCY_TARGETS, kept_up, saturation_search
+from benchmarks.sweep import LATENCY_TARGETS, kept_up, run_sweep, saturation_search
 from simulator import speedups
 
 REPO = Path(__file__).resolve().parents[2]
@@ -477,6 +478,28 @@ def test_a_rate_is_kept_up_only_with_its_checks_and_every_latency_target(missed)
     targets = {name: name != missed for name in LATENCY_TARGETS}
     targets["cpu_at_most_25ms_per_1k_msgs"] = False  # what the search measures, not a limit
     assert kept_up({"ok": missed != "a check", "targets": targets}) is (missed is None)
+
+
+def test_a_sweep_whose_run_could_not_start_fails_and_says_at_which_rate():
+    def run_one(args):
+        if args.rate == 4_000:  # as smpp_bench._failed reports it: no parameters, counts or latencies
+            return {"mode": "sustained", "ok": False, "errors": ["ServerError: the server died while binding"],
+                    "server": {"spawned": False}, "checks": {"run_completed": False}}
+        run = _sustained_run(**{"throughput__submit_per_s": float(args.rate)})
+        run.update(ok=True, parameters={"rate": args.rate},
+                   targets=performance_targets(run, rate=args.rate, paced=True, receipts=True))
+        return run
+
+    args = argparse.Namespace(rate=2_000, max_rate=16_000, refine=2, mode="sweep")
+    result = run_sweep(args, run_one)
+    assert [row["rate"] for row in result["rates"]] == [2_000, 4_000, 3_000, 3_500]
+    assert [row["kept_up"] for row in result["rates"]] == [True, False, True, True]
+    assert result["ok"] is False and result["checks"] == {"every_run_passed_its_checks": False}
+    assert result["errors"] == ["4,000/s: ServerError: the server died while binding"]
+    assert result["saturation"]["highest_rate_kept_up"] == 3_500
+    assert result["saturation"]["cpu_ms_per_1k_msgs"] == 24.9 and result["targets"] == {
+        "cpu_at_most_25ms_per_1k_msgs": True}
+    assert args.rate == 2_000 and args.mode == "sweep", "each run gets its own copy of the arguments"
 
 
 def test_sweep_runs_sustained_rates_and_reports_the_highest_kept_up(tmp_path):
