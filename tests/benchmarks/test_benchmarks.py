@@ -494,6 +494,7 @@ def test_a_sweep_whose_run_could_not_start_fails_and_says_at_which_rate():
     result = run_sweep(args, run_one)
     assert [row["rate"] for row in result["rates"]] == [2_000, 4_000, 3_000, 3_500]
     assert [row["kept_up"] for row in result["rates"]] == [True, False, True, True]
+    assert [row["missed"] for row in result["rates"]] == [[], ["its checks"], [], []]
     assert result["ok"] is False and result["checks"] == {"every_run_passed_its_checks": False}
     assert result["errors"] == ["4,000/s: ServerError: the server died while binding"]
     assert result["saturation"]["highest_rate_kept_up"] == 3_500
