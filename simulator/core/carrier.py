@@ -25,6 +25,7 @@ from .metrics import Metrics
 from .outbox import Outbox, RetryPolicy
 from .records import Inbound, Message, MessageState, Receipt
 from .scenario import DeliveryOutcome, Scenario, Traffic
+from .scenario_model import Limits
 from .scheduler import Scheduler, Timer
 from .store import MessageStore
 
@@ -148,15 +149,20 @@ class Carrier:
             metrics.submitted(Status.ESME_RINVEXPIRY)
             return SubmitResult(Status.ESME_RINVEXPIRY)
 
-        payload, concat = self._split_concat(sub)
+        if sub.message_payload is None and not sub.esm_class & sms_text.UDHI and sub.sar is None:
+            payload, concat = sub.short_message, None  # the usual submit: one part, no UDH to parse
+        else:
+            payload, concat = self._split_concat(sub)
         part, parts = (concat[2], concat[1]) if concat else (1, 1)
-        system_id = account.system_id
-        traffic = Traffic(system_id, sub.channel, sub.source, destination, sub.data_coding, parts, payload=payload)
+        system_id = account.config.system_id
+        traffic = Traffic(system_id, sub.channel, sub.source, destination, sub.data_coding, parts, payload)
         opted_out = self.handsets.opted_out(destination, sub.source)
-        refusal = self._refusal(account, destination, opted_out)
-        if refusal is not None:
-            metrics.submitted(refusal.status)
-            return refusal
+        limits = self.scenario.limits()
+        if self.faults.faults or opted_out or limits.tps is not None or limits.queue_size is not None:
+            refusal = self._refusal(account, destination, opted_out, limits)
+            if refusal is not None:
+                metrics.submitted(refusal.status)
+                return refusal
         decision = self.scenario.submit_outcome(traffic)
         latency = decision.latency
         slow = self.faults.take("submit_latency", self.clock.now(), system_id, destination) if self.faults.faults else None
@@ -200,17 +206,16 @@ class Carrier:
         return SubmitResult(_OK, message.id, latency, decision.respond, decision.nack,
                             decision.omit_body, message)
 
-    def _refusal(self, account: Account, destination: str, opted_out: bool) -> SubmitResult | None:
+    def _refusal(self, account: Account, destination: str, opted_out: bool, limits: Limits) -> SubmitResult | None:
         """Faults, scenario limits and opt-outs that refuse a submit before the scenario's rules see it."""
-        now = self.clock.now()
         faults = self.faults
         if faults.faults:
+            now = self.clock.now()
             fault = faults.take("submit_status", now, account.system_id, destination)
             if fault is not None:
                 return SubmitResult(fault.status)
             if faults.take("no_response", now, account.system_id, destination) is not None:
                 return SubmitResult(Status.ESME_ROK, respond=False)
-        limits = self.scenario.limits()
         if limits.tps is not None:
             bucket = self._scenario_buckets.get(account.system_id)
             if bucket is None or bucket.rate != limits.tps:
@@ -295,10 +300,17 @@ class Carrier:
         if self.faults.faults and self.faults.take("drop_receipts", self.clock.now(), traffic.system_id,
                                                    traffic.destination):
             outcome = replace(outcome, lost=True)
-        self._pending[traffic.system_id] = self._pending.get(traffic.system_id, 0) + len(messages)
+        pending = self._pending
+        pending[traffic.system_id] = pending.get(traffic.system_id, 0) + len(messages)
         first = messages[0]
         if wall is None:
             wall = self.clock.wall()
+        if len(messages) == 1 and first.schedule_at is None and first.expire_at is None:
+            # The usual message, one part to deliver now with the default validity: the lone message
+            # goes in the timer as it is (no list), and a million pending timers cost less.
+            first.due_at = deliver_at = wall + outcome.delay
+            self.scheduler.call_later(deliver_at - wall, self._complete, first, outcome)
+            return outcome
         start = max(wall, first.schedule_at or wall)
         deliver_at = start + outcome.delay
         if first.expire_at is not None and deliver_at > first.expire_at:
@@ -309,7 +321,6 @@ class Carrier:
                 message.state = MessageState.SCHEDULED
                 message.log(self.clock.wall(), "deferred", f"schedule_delivery_time {message.schedule_at:.3f}")
             message.due_at = deliver_at
-        # A lone message goes in the timer as it is (no list): a million pending timers cost less.
         self.scheduler.call_later(deliver_at - wall, self._complete, messages[0] if len(messages) == 1 else messages,
                                   outcome)
         return outcome
@@ -321,7 +332,9 @@ class Carrier:
         messages = [target] if isinstance(target, Message) else target
         first = messages[0]
         done = first.due_at or self.clock.wall()
-        self._pending[first.system_id] = max(0, self._pending.get(first.system_id, 0) - len(messages))
+        pending = self._pending
+        left = pending.get(first.system_id, 0) - len(messages)
+        pending[first.system_id] = left if left > 0 else 0
         if len(messages) == 1:
             live = messages if first.state is not _DELETED else []
         else:
@@ -351,20 +364,23 @@ class Carrier:
             for message in messages:
                 message.log(done, "receipt_lost", "by scenario")
             return
-        account = self.accounts.get(first.system_id)
-        per_segment = outcome.per_segment or (account is not None and account.config.receipts.per_segment)
-        targets = messages if per_segment else (first,)
+        if len(messages) == 1:
+            targets = messages  # one part: per segment or not, it has the one receipt
+        else:
+            account = self.accounts.get(first.system_id)
+            per_segment = outcome.per_segment or (account is not None and account.config.receipts.per_segment)
+            targets = messages if per_segment else [first]
         text = _quoted_text(messages)
         for message in targets:
             # Positional, in Receipt's field order (message, state, error, done_at, network_error, text,
             # submitted_parts, mangle_id): one is built per receipt.
             receipt = Receipt(message, outcome.state, outcome.err, done, outcome.network_error, text, 1,
                               outcome.wrong_id)
-            copies = 2 if outcome.duplicate else 1
-            for _ in range(copies):
-                self.deliver_receipt(receipt, out_of_order=outcome.out_of_order)
+            self.deliver_receipt(receipt, outcome.out_of_order)
+            if outcome.duplicate:
+                self.deliver_receipt(receipt, outcome.out_of_order)
 
-    def deliver_receipt(self, receipt: Receipt, *, out_of_order: bool = False) -> None:
+    def deliver_receipt(self, receipt: Receipt, out_of_order: bool = False) -> None:
         message = receipt.message
         if out_of_order:
             # Held back so a later receipt overtakes it.

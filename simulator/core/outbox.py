@@ -175,8 +175,8 @@ class Outbox:
             delay = self.retry.delay(delivery.attempts)
             message.log(now, "delivery_retry", f"{reason}; attempt {delivery.attempts + 1} in {delay:g}s")
             self.scheduler.call_later(delay, self._requeue, delivery)
-        if endpoint is not None:
-            self.pump(endpoint.mailbox)
+        if endpoint is not None and self._waiting.get(endpoint.mailbox):
+            self.pump(endpoint.mailbox)  # (only a queue with deliveries waiting can move)
 
     def _requeue(self, delivery: Delivery) -> None:
         self._queue(delivery.mailbox).append(delivery)

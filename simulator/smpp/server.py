@@ -56,6 +56,7 @@ _log = logging.getLogger("carrier_sim.smpp")
 _BOUND, _CLOSED = State.BOUND, State.CLOSED
 _SUBMIT_SM, _DATA_SM, _DELIVER_SM = int(CommandId.SUBMIT_SM), int(CommandId.DATA_SM), int(CommandId.DELIVER_SM)
 _ENQUIRE_LINK = int(CommandId.ENQUIRE_LINK)
+_OK = int(Status.ESME_ROK)
 _bind_ids = count(1)
 _DEFAULT_RECEIPTS = AccountConfig(system_id="x").receipts
 
@@ -174,7 +175,7 @@ class SmppConnection(asyncio.Protocol):
         config: AccountConfig = account.config
         if config.window is not None:
             self.session.window = config.window
-        self.bucket = TokenBucket(config.tps_per_bind or None, clock=self.carrier.clock)
+        self.bucket = TokenBucket(config.tps_per_bind, clock=self.carrier.clock) if config.tps_per_bind else None
         self.session.accept_bind(account.system_id, our_system_id=self.config.system_id)
         self.mailbox = account.system_id
         self.pdus_since_bind = 0
@@ -274,7 +275,7 @@ class SmppConnection(asyncio.Protocol):
 
     def _admit(self, pdu: SubmitSm | DataSm | SubmitMulti) -> tuple[float | None, float | None] | None:
         """The bind's throughput limits and the PDU's times; None if the submit was refused for them."""
-        status = self._throttled()
+        status = self._throttled() if self.bucket is not None or self.scenario_bucket is not None else _OK
         schedule_at = expire_at = None
         if not status:
             schedule_at, expire_at, status = self._times(pdu)
