@@ -228,21 +228,28 @@ ascii_of(PyObject *value, const char **chars)
     return PyUnicode_GET_LENGTH(value);
 }
 
+/* The last second one of a receipt's dates was formatted for, and its text. */
+typedef struct {
+    long long second;
+    char text[12];  /* YYMMDDhhmmss */
+} DateCache;
+
 /* times.format_receipt_date for a finite instant in 2000-2099; 0 if the instant is outside (the
- * Python twin then explains it). Receipts come in bursts, so the last second formatted is kept:
- * most receipts then cost a copy, not a calendar conversion. */
+ * Python twin then explains it). Receipts come in bursts, so each of a receipt's two dates keeps
+ * the last second it was formatted for (`cache`: the submit dates' or the done dates'; one cache
+ * for both would miss on every receipt whose dates fall in different seconds): most receipts then
+ * cost two copies, not two calendar conversions. */
 static int
-put_receipt_date(Out *out, double epoch, int seconds)
+put_receipt_date(Out *out, double epoch, int seconds, DateCache *cache)
 {
-    static long long cached_second = -1;
-    static char cached[12];  /* YYMMDDhhmmss */
     if (!isfinite(epoch))
         return 0;
     double whole = floor(epoch);
     if (!(whole >= MIN_EPOCH && whole < END_EPOCH))
         return 0;
     long long second = (long long)whole;
-    if (second != cached_second) {
+    char *cached = cache->text;
+    if (second != cache->second) {
         time_t instant = (time_t)second;
         struct tm fields;
         if (gmtime_r(&instant, &fields) == NULL)
@@ -253,7 +260,7 @@ put_receipt_date(Out *out, double epoch, int seconds)
             cached[2 * i] = (char)('0' + parts[i] / 10);
             cached[2 * i + 1] = (char)('0' + parts[i] % 10);
         }
-        cached_second = second;
+        cache->second = second;
     }
     return put(out, cached, seconds ? 12 : 10) == 0 ? 1 : -1;
 }
@@ -392,10 +399,11 @@ build_receipt_body(Out *out, ReceiptFields *f, PyObject *receipt, PyObject *conf
     if (put(&text, "id:", 3) || put(&text, id, id_len) || put(&text, " sub:", 5) || put_decimal3(&text, submitted) ||
         put(&text, " dlvrd:", 7) || put_decimal3(&text, delivered) || put(&text, " submit date:", 13))
         return 0;
-    dated = put_receipt_date(&text, PyFloat_AS_DOUBLE(f->submitted_at), seconds);
+    static DateCache submit_dates = {-1, {0}}, done_dates = {-1, {0}};
+    dated = put_receipt_date(&text, PyFloat_AS_DOUBLE(f->submitted_at), seconds, &submit_dates);
     if (dated <= 0 || put(&text, " done date:", 11))
         return 0;
-    dated = put_receipt_date(&text, PyFloat_AS_DOUBLE(f->done_at), seconds);
+    dated = put_receipt_date(&text, PyFloat_AS_DOUBLE(f->done_at), seconds, &done_dates);
     if (dated <= 0 || put(&text, " stat:", 6) || put(&text, stat, stat_len) || put(&text, " err:", 5) ||
         put_decimal3(&text, error) || put(&text, " ", 1) || put(&text, label, label_len) || put(&text, ":", 1) ||
         put_quote(&text, f->text))
