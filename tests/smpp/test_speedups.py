@@ -98,6 +98,25 @@ def test_compiled_receipt_body_agrees_with_its_python_twin(receipt: Receipt, con
             == _body(deliveries.python_receipt_deliver_sm_body, receipt, config, legacy))
 
 
+# A few seconds close together, each drawn again and again: a run of receipts then hits and misses
+# the compiled body's remembered seconds (one for submit dates, one for done dates) in every order.
+nearby_instants = st.builds(lambda second, fraction: second + fraction, st.sampled_from([1_790_000_000,
+                            1_790_000_001, 1_790_000_002, 1_790_000_060]), st.sampled_from([0.0, 0.25, 0.999]))
+
+
+@compiled
+@settings(max_examples=200, deadline=None)
+@given(dates=st.lists(st.tuples(nearby_instants, nearby_instants), min_size=1, max_size=12),
+       seconds=st.booleans())
+def test_compiled_receipt_dates_agree_across_a_run_of_receipts(dates: list[tuple[float, float]], seconds: bool):
+    config = ReceiptFormatConfig(date_seconds=seconds)
+    for submitted, done in dates:
+        message = Message("1f", "acct", "smpp", "447700900001", "447700900002", 0, b"", submitted)
+        receipt = Receipt(message, MessageState.DELIVERED, 0, done, None, "hello")
+        assert (SPEEDUPS.receipt_deliver_sm_body(receipt, config, legacy=False)
+                == deliveries.python_receipt_deliver_sm_body(receipt, config, legacy=False))
+
+
 @compiled
 def test_compiled_receipt_body_takes_legacy_by_keyword_only():
     receipt = Receipt(Message("ab12", "acct", "smpp", "12345", "447700900001", 0, b"", 1_767_225_600.0),
