@@ -321,6 +321,7 @@ class Carrier:
                 message.state = MessageState.SCHEDULED
                 message.log(self.clock.wall(), "deferred", f"schedule_delivery_time {message.schedule_at:.3f}")
             message.due_at = deliver_at
+        # A lone message in its timer as it is here too; the parts of a long message as their list.
         self.scheduler.call_later(deliver_at - wall, self._complete, messages[0] if len(messages) == 1 else messages,
                                   outcome)
         return outcome
