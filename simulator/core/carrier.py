@@ -350,8 +350,7 @@ class Carrier:
             if outcome.state is _DELETED:
                 # Implied steps skip DELETED (a cancellation logs its own): a scenario's DELETED is logged.
                 message.log(done, "final", outcome.state.name)
-        self.metrics.finished(outcome.state)
-        self.metrics.observe("delivery", done - live[0].submitted_at)
+        self.metrics.finished(outcome.state, done - live[0].submitted_at)
         if outcome.state is _DELIVERED:
             self._hand_over(live)
         self._send_receipts(live, outcome, done)
