@@ -262,6 +262,9 @@ class Session(_SessionCore):  # type: ignore[valid-type,misc]
         self.bind_type: BindType | None = None
         self.system_id: str = ""
         self.interface_version: int = 0x34
+        # An SMPP 3.3 bind: no TLVs may be sent, and message ids are at most 8 hex digits. Set with
+        # interface_version at bind time: read for every submit and receipt, where a property costs a call.
+        self.legacy = False
         self.pdus_received = 0
         self.window = self.config.window  # the account or the scenario may set its own
         self.window_status = self.config.window_status
@@ -282,11 +285,6 @@ class Session(_SessionCore):  # type: ignore[valid-type,misc]
     @property
     def is_bound(self) -> bool:
         return self.state is _BOUND
-
-    @property
-    def legacy(self) -> bool:
-        """True for SMPP 3.3 binds: no TLVs may be sent, and message ids are at most 8 hex digits."""
-        return self.interface_version < 0x34
 
     @property
     def window_in_use(self) -> int:
@@ -442,6 +440,7 @@ class Session(_SessionCore):  # type: ignore[valid-type,misc]
         self._allowed = _ALLOWED[self.bind_type]  # looked up once: every request is checked against it
         self.system_id = system_id
         self.interface_version = pdu.interface_version
+        self.legacy = pdu.interface_version < 0x34
         response = pdu.response(system_id=our_system_id[:15])
         if not self.legacy:
             response.tlvs[Tag.SC_INTERFACE_VERSION] = 0x50 if pdu.interface_version >= 0x50 else 0x34
