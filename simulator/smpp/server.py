@@ -395,7 +395,7 @@ class SmppConnection(asyncio.Protocol):
         return self.session.state is _BOUND and len(self._sent) < self.config.deliver_window
 
     def offer(self, delivery: Delivery) -> None:
-        account = self.carrier.accounts.get(self.mailbox)
+        account = self.account  # the mailbox's own account: a bound endpoint always has it
         receipts = account.config.receipts if account else _DEFAULT_RECEIPTS
         item = delivery.item
         body = (deliveries.receipt_deliver_sm_body(item, receipts, legacy=self.session.legacy)
