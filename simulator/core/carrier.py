@@ -23,7 +23,7 @@ from .ids import IdFormat, MessageIds
 from .limits import TokenBucket
 from .metrics import Metrics
 from .outbox import Outbox, RetryPolicy
-from .records import Inbound, Message, MessageState, Receipt
+from .records import Inbound, Message, MessageState, Receipt, quoted_text
 from .scenario import DeliveryOutcome, Scenario, Traffic
 from .scenario_model import Limits
 from .scheduler import Scheduler, Timer
@@ -370,11 +370,11 @@ class Carrier:
             account = self.accounts.get(first.system_id)
             per_segment = outcome.per_segment or (account is not None and account.config.receipts.per_segment)
             targets = messages if per_segment else [first]
-        text = _quoted_text(messages)
+        quote = quoted_text(messages) if len(messages) > 1 else None  # None: the receipt quotes its message
         for message in targets:
-            # Positional, in Receipt's field order (message, state, error, done_at, network_error, text,
+            # Positional, in Receipt's field order (message, state, error, done_at, network_error, quote,
             # submitted_parts, mangle_id): one is built per receipt.
-            receipt = Receipt(message, outcome.state, outcome.err, done, outcome.network_error, text, 1,
+            receipt = Receipt(message, outcome.state, outcome.err, done, outcome.network_error, quote, 1,
                               outcome.wrong_id)
             self.deliver_receipt(receipt, outcome.out_of_order)
             if outcome.duplicate:
@@ -398,7 +398,7 @@ class Carrier:
             return
         state = MessageState.ACCEPTED if message.state is MessageState.SCHEDULED else MessageState.ENROUTE
         self.deliver_receipt(Receipt(message=message, state=state, error=0, done_at=self.clock.wall(),
-                                     text=message.text, intermediate=True))
+                                     intermediate=True))
 
     def _hand_over(self, messages: list[Message]) -> None:
         """A delivered message reaches its destination: another account (as MO) or a virtual handset."""
@@ -561,22 +561,6 @@ class Carrier:
             self.scheduler.call_at(moment, self._scenario_changed)
             for moment in self.scenario.boundaries() if moment >= now
         ]
-
-
-# A receipt quotes the first 20 characters of the text: no character takes more than 4 octets in any
-# data_coding, so decoding this many octets of each part is always enough.
-_QUOTED_CHARS = 20
-_QUOTED_OCTETS = 4 * _QUOTED_CHARS
-
-
-def _quoted_text(messages: list[Message]) -> str:
-    """The start of a message's text, as much as a receipt quotes, without decoding all of it."""
-    text = ""
-    for message in messages:
-        text += sms_text.decode(message.payload[:_QUOTED_OCTETS], message.data_coding)
-        if len(text) >= _QUOTED_CHARS:
-            return text[:_QUOTED_CHARS]
-    return text
 
 
 def _with_state(outcome: DeliveryOutcome, state: MessageState, err: int) -> DeliveryOutcome:

@@ -118,6 +118,22 @@ class Message(msgspec.Struct, gc=False):
         return sms_text.decode(self.payload, self.data_coding)
 
 
+# A receipt quotes the first 20 characters of the text: no character takes more than 4 octets in any
+# data_coding, so decoding this many octets of each part is always enough.
+QUOTED_CHARS = 20
+_QUOTED_OCTETS = 4 * QUOTED_CHARS
+
+
+def quoted_text(messages: list[Message] | tuple[Message, ...]) -> str:
+    """The start of a message's text (its parts in order), as much as a receipt quotes, without decoding all of it."""
+    text = ""
+    for message in messages:
+        text += sms_text.decode(message.payload[:_QUOTED_OCTETS], message.data_coding)
+        if len(text) >= QUOTED_CHARS:
+            return text[:QUOTED_CHARS]
+    return text
+
+
 class Receipt(msgspec.Struct, gc=False):
     """A delivery receipt for one message (or one part of it), due to the account that submitted it.
 
@@ -130,10 +146,19 @@ class Receipt(msgspec.Struct, gc=False):
     error: int
     done_at: float  # wall clock
     network_error: tuple[int, int] | None = None
-    text: str = ""  # the start of the message text, which the receipt quotes (20 characters go out)
+    # What the receipt quotes when it is not the start of its own message's text (a long message's
+    # parts, a receipt relayed from another worker). None, the usual receipt, quotes the message: the
+    # compiled receipt body copies a plain GSM text's octets without decoding them at all.
+    quote: str | None = None
     submitted_parts: int = 1
     mangle_id: str | None = None  # a scenario's wrong/mismatched id, written instead of the real one
     intermediate: bool = False  # an ENROUTE/ACCEPTD notification (registered_delivery bit 0x10)
+
+    @property
+    def text(self) -> str:
+        """The start of the message text, which the receipt quotes (20 characters go out)."""
+        quote = self.quote
+        return quote if quote is not None else quoted_text((self.message,))
 
 
 @dataclass(slots=True)

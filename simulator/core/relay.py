@@ -48,7 +48,7 @@ def item_from_wire(data: dict[str, Any]) -> Receipt | Inbound:
         return Receipt(message=message, state=MessageState(data["state"]), error=data["error"],
                        done_at=data["done_at"],
                        network_error=tuple(data["network_error"]) if data["network_error"] else None,
-                       text=data["text"], submitted_parts=data["submitted_parts"], mangle_id=data["mangle_id"],
+                       quote=data["text"], submitted_parts=data["submitted_parts"], mangle_id=data["mangle_id"],
                        intermediate=data["intermediate"])
     return Inbound(message=message, short_message=bytes.fromhex(data["short_message"]), udhi=data["udhi"],
                    sar=tuple(data["sar"]) if data["sar"] else None,

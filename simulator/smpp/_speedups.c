@@ -27,11 +27,14 @@ static PyObject *stat_words;            /* tuple: MessageState value -> stat wor
 static PyObject *delivered_counts;      /* tuple: MessageState value -> dlvrd (int) */
 static Py_ssize_t quote_chars;          /* how many characters of the text a receipt quotes */
 static PyObject *empty_quote;           /* what an empty text is quoted as (ASCII str) */
+/* GSM 7-bit octets whose character is the ASCII character of the same code (text.GSM_SAME_AS_ASCII):
+   a run of them is its own quote, with no decoding. */
+static unsigned char gsm_as_ascii[256];
 static unsigned int tag_receipted_id, tag_message_state, tag_network_error;
 
 static PyObject *s_mangle_id, *s_command, *s_id_format, *s_message, *s_id, *s_destination, *s_source,
     *s_state, *s_error, *s_submitted_parts, *s_date_seconds, *s_submitted_at, *s_done_at, *s_text_label,
-    *s_text, *s_intermediate, *s_network_error, *s_legacy;
+    *s_quote, *s_payload, *s_data_coding, *s_intermediate, *s_network_error, *s_legacy;
 
 #define MIN_EPOCH 946684800.0  /* 2000-01-01T00:00:00Z: receipt dates are YYMMDD... */
 #define END_EPOCH 4102444800.0 /* 2100-01-01T00:00:00Z */
@@ -302,10 +305,32 @@ put_quote(Out *out, PyObject *text)
     return 0;
 }
 
+/* A receipt without a quote of its own quotes its message's payload: as `put_quote` would quote the
+   decoded text when the payload is GSM 7-bit (data_coding 0) made of octets that decode to the ASCII
+   character of the same code, one character an octet. 0: written; 1: not such a payload (the Python
+   twin decodes it); -1: no room. */
+static int
+put_payload_quote(Out *out, PyObject *payload)
+{
+    Py_ssize_t length = PyBytes_GET_SIZE(payload);
+    if (length > quote_chars)
+        length = quote_chars;
+    const unsigned char *octets = (const unsigned char *)PyBytes_AS_STRING(payload);
+    for (Py_ssize_t i = 0; i < length; i++)
+        if (!gsm_as_ascii[octets[i]])
+            return 1;
+    if (length == 0) {
+        const char *chars;
+        Py_ssize_t size = ascii_of(empty_quote, &chars);
+        return put(out, chars, size);
+    }
+    return put(out, (const char *)octets, length);
+}
+
 typedef struct {
     PyObject *mangle_id, *command, *id_format, *message, *id, *destination, *source, *state, *error,
-        *submitted_parts, *date_seconds, *submitted_at, *done_at, *text_label, *text, *intermediate,
-        *network_error;
+        *submitted_parts, *date_seconds, *submitted_at, *done_at, *text_label, *quote, *payload, *data_coding,
+        *intermediate, *network_error;
 } ReceiptFields;
 
 #define RECEIPT_FIELDS (sizeof(ReceiptFields) / sizeof(PyObject *))
@@ -334,7 +359,7 @@ build_receipt_body(Out *out, ReceiptFields *f, PyObject *receipt, PyObject *conf
         get_field(&f->submitted_parts, receipt, s_submitted_parts) ||
         get_field(&f->date_seconds, config, s_date_seconds) ||
         get_field(&f->submitted_at, f->message, s_submitted_at) || get_field(&f->done_at, receipt, s_done_at) ||
-        get_field(&f->text_label, config, s_text_label) || get_field(&f->text, receipt, s_text) ||
+        get_field(&f->text_label, config, s_text_label) || get_field(&f->quote, receipt, s_quote) ||
         get_field(&f->intermediate, receipt, s_intermediate) ||
         get_field(&f->network_error, receipt, s_network_error))
         return -1;
@@ -346,8 +371,19 @@ build_receipt_body(Out *out, ReceiptFields *f, PyObject *receipt, PyObject *conf
     Py_ssize_t destination_len = ascii_of(f->source, &destination);
     Py_ssize_t label_len = ascii_of(f->text_label, &label);
     if (id_len < 0 || id_len > 64 || source_len < 0 || destination_len < 0 || label_len < 0 || label_len > 64 ||
-        !PyUnicode_CheckExact(f->text) || !PyLong_CheckExact(f->error) || !PyLong_CheckExact(f->submitted_parts) ||
+        !PyLong_CheckExact(f->error) || !PyLong_CheckExact(f->submitted_parts) ||
         !PyFloat_CheckExact(f->submitted_at) || !PyFloat_CheckExact(f->done_at))
+        return 0;
+    if (f->quote == Py_None) {
+        /* The usual receipt quotes its message: a GSM 7-bit payload is copied, anything else decoded by the twin. */
+        if (get_field(&f->payload, f->message, s_payload) || get_field(&f->data_coding, f->message, s_data_coding))
+            return -1;
+        int coding_overflow;
+        if (!PyBytes_CheckExact(f->payload) || !PyLong_CheckExact(f->data_coding) ||
+            PyLong_AsLongAndOverflow(f->data_coding, &coding_overflow) != 0 || coding_overflow)
+            return 0;
+    }
+    else if (!PyUnicode_CheckExact(f->quote))
         return 0;
     if (source_len > 20)
         source_len = 20;
@@ -406,7 +442,7 @@ build_receipt_body(Out *out, ReceiptFields *f, PyObject *receipt, PyObject *conf
     dated = put_receipt_date(&text, PyFloat_AS_DOUBLE(f->done_at), seconds, &done_dates);
     if (dated <= 0 || put(&text, " stat:", 6) || put(&text, stat, stat_len) || put(&text, " err:", 5) ||
         put_decimal3(&text, error) || put(&text, " ", 1) || put(&text, label, label_len) || put(&text, ":", 1) ||
-        put_quote(&text, f->text))
+        (f->quote == Py_None ? put_payload_quote(&text, f->payload) : put_quote(&text, f->quote)))
         return 0;
     Py_ssize_t text_len = text.at - text_buffer;
     if (text_len > MAX_TEXT)
@@ -990,12 +1026,13 @@ static PyObject *
 configure_receipts(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"python_twin", "stat_words", "delivered", "quote_chars", "empty_quote",
-                               "tag_receipted_id", "tag_message_state", "tag_network_error", NULL};
-    PyObject *python_body, *words, *delivered, *empty;
+                               "gsm_as_ascii", "tag_receipted_id", "tag_message_state", "tag_network_error", NULL};
+    PyObject *python_body, *words, *delivered, *empty, *as_ascii;
     Py_ssize_t chars;
     unsigned int receipted, state, network;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OO!O!nUIII", keywords, &python_body, &PyTuple_Type, &words,
-                                     &PyTuple_Type, &delivered, &chars, &empty, &receipted, &state, &network))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "$OO!O!nUSIII", keywords, &python_body, &PyTuple_Type, &words,
+                                     &PyTuple_Type, &delivered, &chars, &empty, &as_ascii, &receipted, &state,
+                                     &network))
         return NULL;
     const char *unused;
     if (PyTuple_GET_SIZE(words) != PyTuple_GET_SIZE(delivered) || chars < 0 || ascii_of(empty, &unused) < 0 ||
@@ -1008,6 +1045,9 @@ configure_receipts(PyObject *module, PyObject *args, PyObject *kwargs)
     Py_XSETREF(delivered_counts, Py_NewRef(delivered));
     Py_XSETREF(empty_quote, Py_NewRef(empty));
     quote_chars = chars;
+    memset(gsm_as_ascii, 0, sizeof gsm_as_ascii);
+    for (Py_ssize_t i = 0; i < PyBytes_GET_SIZE(as_ascii); i++)
+        gsm_as_ascii[(unsigned char)PyBytes_AS_STRING(as_ascii)[i]] = 1;
     tag_receipted_id = receipted;
     tag_message_state = state;
     tag_network_error = network;
@@ -1045,7 +1085,8 @@ PyInit__speedups(void)
         {&s_message, "message"}, {&s_id, "id"}, {&s_destination, "destination"}, {&s_source, "source"},
         {&s_state, "state"}, {&s_error, "error"}, {&s_submitted_parts, "submitted_parts"},
         {&s_date_seconds, "date_seconds"}, {&s_submitted_at, "submitted_at"}, {&s_done_at, "done_at"},
-        {&s_text_label, "text_label"}, {&s_text, "text"}, {&s_intermediate, "intermediate"},
+        {&s_text_label, "text_label"}, {&s_quote, "quote"}, {&s_payload, "payload"},
+        {&s_data_coding, "data_coding"}, {&s_intermediate, "intermediate"},
         {&s_network_error, "network_error"}, {&s_legacy, "legacy"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {

@@ -11,7 +11,7 @@ from simulator.core.records import Inbound, MessageState, Receipt
 from .codec import SPEEDUPS
 from .pdu import DataSm, DeliverSm, Pdu
 from .receipts import RECEIPT_TEXT, ReceiptFormat, format_receipt, render_id, stat_word
-from .text import UDHI
+from .text import GSM_SAME_AS_ASCII, UDHI
 from .times import format_receipt_date
 from .tlv import Tag
 
@@ -146,7 +146,7 @@ if SPEEDUPS is not None:
     SPEEDUPS.configure_receipts(
         python_twin=python_receipt_deliver_sm_body, stat_words=tuple(stat_word(state) for state in _BY_VALUE),
         delivered=tuple(_DELIVERED[state] for state in _BY_VALUE), quote_chars=_QUOTE.text_chars,
-        empty_quote=_QUOTE.empty_text, tag_receipted_id=Tag.RECEIPTED_MESSAGE_ID, tag_message_state=Tag.MESSAGE_STATE,
+        empty_quote=_QUOTE.empty_text, gsm_as_ascii=GSM_SAME_AS_ASCII, tag_receipted_id=Tag.RECEIPTED_MESSAGE_ID, tag_message_state=Tag.MESSAGE_STATE,
         tag_network_error=Tag.NETWORK_ERROR_CODE,
     )
     # The same body, compiled: the common case in C, anything else handed to the Python twin above.

@@ -110,7 +110,7 @@ _GSM_DECODE_BASIC: Final = _GSM_BASIC + "\ufffd" * 128
 
 # The octets whose GSM character is the ASCII character of the same code (letters, digits, space and
 # most punctuation): a payload of only these decodes with the ASCII codec, without the translate pass.
-_GSM_SAME_AS_ASCII: Final = bytes(code for code, char in enumerate(_GSM_BASIC) if code != _ESC and ord(char) == code)
+GSM_SAME_AS_ASCII: Final = bytes(code for code, char in enumerate(_GSM_BASIC) if code != _ESC and ord(char) == code)
 
 # Keyed by the *basic* character of the code following the escape, because the escape is
 # resolved after the basic translate pass.
@@ -203,7 +203,7 @@ def decode(data: bytes, data_coding: int, *, strict: bool = False) -> str:
         if strict and data and max(data) > 0x7F:
             index = next(i for i, b in enumerate(data) if b > 0x7F)
             raise TextEncodingError(f"octet 0x{data[index]:02X} at index {index} is not a GSM 7-bit septet")
-        if not data.translate(None, _GSM_SAME_AS_ASCII):
+        if not data.translate(None, GSM_SAME_AS_ASCII):
             return data.decode("ascii")  # the common case: nothing to translate
         return _decode_gsm_by_table(data)
     codec = _CODEC_BY_CODING.get(data_coding, "latin-1")

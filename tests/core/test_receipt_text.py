@@ -5,8 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.core.carrier import _quoted_text
-from simulator.core.records import Message
+from simulator.core.records import Message, MessageState, Receipt, quoted_text
 from simulator.smpp import text as sms_text
 
 GSM_CHARS = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ!\"#¤%&'()*+,-./0123456789:;<=>?¡ABCXYZÄÖÑÜ§¿abcxyzäöñüà^{}\\[~]|€"
@@ -24,11 +23,17 @@ def _message(payload: bytes, coding: int) -> Message:
 def test_quoted_text_is_the_start_of_the_whole_text(parts: list[tuple[str, int]]) -> None:
     messages = [_message(sms_text.encode(text, coding), coding) for text, coding in parts]
     whole = "".join(sms_text.decode(m.payload, m.data_coding) for m in messages)
-    assert _quoted_text(messages) == whole[:20]
+    assert quoted_text(messages) == whole[:20]
 
 
 def test_escapes_and_surrogates_near_the_cut() -> None:
     gsm = _message(sms_text.encode("€" * 45, 0), 0)  # 90 octets, every character an escape pair
-    assert _quoted_text([gsm]) == "€" * 20
+    assert quoted_text([gsm]) == "€" * 20
     ucs2 = _message(sms_text.encode("😀" * 30, 8), 8)  # surrogate pairs: 4 octets a character
-    assert _quoted_text([ucs2]) == "😀" * 20
+    assert quoted_text([ucs2]) == "😀" * 20
+
+
+def test_a_receipt_without_a_quote_of_its_own_quotes_its_message() -> None:
+    message = _message(sms_text.encode("Ünicode is fine, and so is a long text", 0), 0)
+    assert Receipt(message, MessageState.DELIVERED, 0, 0.0).text == "Ünicode is fine, and"
+    assert Receipt(message, MessageState.DELIVERED, 0, 0.0, quote="the whole message").text == "the whole message"

@@ -11,6 +11,7 @@ from simulator.smpp import deliveries
 from simulator.smpp.codec import HEADER, HEADER_SIZE, decode, encode
 from simulator.smpp.pdu import CommandId, DeliverSm
 from simulator.smpp.receipts import parse_receipt
+from simulator.smpp.text import GSM_SAME_AS_ASCII
 from simulator.smpp.tlv import Tag
 
 addresses = st.text(st.characters(min_codepoint=1, max_codepoint=0x7F), max_size=24)
@@ -18,17 +19,23 @@ texts = st.text(max_size=40)
 epochs = st.floats(min_value=946_684_800, max_value=4_102_444_000, allow_nan=False)
 
 
+# A receipt with no quote of its own quotes its message: plain GSM text (copied as it is by the
+# compiled body), any octets, and other codings.
+payloads = st.binary(max_size=100) | st.lists(st.sampled_from(GSM_SAME_AS_ASCII), max_size=60).map(bytes)
+codings = st.sampled_from([0, 0, 0, 1, 3, 8])
+
+
 @st.composite
 def receipts(draw) -> Receipt:
     message = Message(
         id=draw(st.text("0123456789abcdef", min_size=1, max_size=64)),
         system_id="acct", channel="smpp", source=draw(addresses), destination=draw(addresses),
-        data_coding=0, payload=b"", submitted_at=draw(epochs),
+        data_coding=draw(codings), payload=draw(payloads), submitted_at=draw(epochs),
     )
     return Receipt(
         message=message, state=draw(st.sampled_from(list(MessageState))), error=draw(st.integers(0, 1200)),
         done_at=draw(epochs), network_error=draw(st.none() | st.tuples(st.integers(0, 255), st.integers(0, 0xFFFF))),
-        text=draw(texts), submitted_parts=draw(st.integers(0, 1500)), intermediate=draw(st.booleans()),
+        quote=draw(st.none() | texts), submitted_parts=draw(st.integers(0, 1500)), intermediate=draw(st.booleans()),
     )
 
 
@@ -50,7 +57,7 @@ def test_fast_body_decodes_as_a_receipt_with_its_tlvs():
     message = Message(id="1a2b3c", system_id="acct", channel="smpp", source="12345", destination="447700900001",
                       data_coding=0, payload=b"hello", submitted_at=1_767_225_600.0)
     receipt = Receipt(message=message, state=MessageState.DELIVERED, error=0, done_at=1_767_225_602.0,
-                      network_error=(3, 7), text="hello")
+                      network_error=(3, 7))
     body = deliveries.receipt_deliver_sm_body(receipt, ReceiptFormatConfig(), legacy=False)
     assert body is not None
     pdu = decode(HEADER.pack(HEADER_SIZE + len(body), CommandId.DELIVER_SM, 0, 9) + body)

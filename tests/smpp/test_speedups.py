@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import sys
 from enum import Enum
 
 import msgspec
@@ -18,6 +19,7 @@ from simulator.smpp import session as session_module
 from simulator.smpp.codec import SPEEDUPS, PduError, encode
 from simulator.smpp.pdu import DeliverSm, DeliverSmResp, EnquireLink, QuerySm, SubmitSm, SubmitSmResp, Unbind
 from simulator.smpp.session import LocalProtocolError, SessionConfig
+from simulator.smpp.text import GSM_SAME_AS_ASCII
 from simulator.smpp.times import SmppTimeError
 
 from ..test_speedups import LEAK_BOUND, REQUIRED, memory_grown
@@ -62,16 +64,25 @@ text_chars = st.characters(max_codepoint=0x7F) | st.characters()  # mostly ASCII
 epochs = st.floats(min_value=946_684_790, max_value=4_102_444_810) | st.sampled_from([float("nan"), float("inf")])
 
 
+# What a receipt with no quote of its own quotes: plain GSM text (which the compiled body copies as it
+# is), that with other octets in it, any octets, other codings, and a data_coding no int fits.
+plain_gsm = st.lists(st.sampled_from(GSM_SAME_AS_ASCII), max_size=40).map(bytes)
+payloads = (plain_gsm | st.tuples(plain_gsm, st.binary(min_size=1, max_size=3), plain_gsm).map(b"".join)
+            | st.binary(max_size=100))
+codings = st.sampled_from([0, 0, 0, 1, 3, 8, 2**70])
+
+
 @st.composite
 def receipts(draw) -> Receipt:
     message = Message(
         draw(st.text("0123456789abcdef", min_size=1, max_size=70) | st.text(text_chars, max_size=8)), "acct",
-        "smpp", draw(st.text(text_chars, max_size=24)), draw(st.text(text_chars, max_size=24)), 0, b"",
-        draw(epochs | st.integers(946_684_800, 1_000_000_000)),
+        "smpp", draw(st.text(text_chars, max_size=24)), draw(st.text(text_chars, max_size=24)),
+        draw(codings), draw(payloads), draw(epochs | st.integers(946_684_800, 1_000_000_000)),
     )
     return Receipt(
         message, draw(st.sampled_from(list(MessageState))), draw(st.integers(-2, 1200)), draw(epochs),
-        draw(st.none() | st.tuples(st.integers(-1, 256), st.integers(-1, 0x10000))), draw(st.text(text_chars, max_size=30)),
+        draw(st.none() | st.tuples(st.integers(-1, 256), st.integers(-1, 0x10000))),
+        draw(st.none() | st.text(text_chars, max_size=30)),  # None: the receipt quotes its message's payload
         draw(st.integers(-1, 1500)), draw(st.none() | st.sampled_from(["decimal", "hex", "uppercase", "mismatch"])),
         draw(st.booleans()),
     )
@@ -137,6 +148,11 @@ def test_compiled_primitives_leak_nothing():
                     MessageState.DELIVERED, 0, 1_767_225_601.0, (3, 7), "hello")
     unusual = Receipt(usual.message, MessageState.DELIVERED, 0, 1_767_225_601.0, mangle_id="decimal")
     late = Receipt(usual.message, MessageState.DELIVERED, 0, float("inf"))
+    # No quote of its own: one quoting plain GSM text as it is, one whose text the Python twin decodes.
+    plain = Receipt(Message("ab12", "acct", "smpp", "12345", "447700900001", 0, b"Your code is 123456",
+                            1_767_225_600.0), MessageState.DELIVERED, 0, 1_767_225_601.0)
+    decoded = Receipt(Message("ab12", "acct", "smpp", "12345", "447700900001", 8, "héllo".encode("utf-16-be"),
+                              1_767_225_600.0), MessageState.DELIVERED, 0, 1_767_225_601.0)
 
     def exercise(rounds: int) -> None:
         for _ in range(rounds):
@@ -146,10 +162,15 @@ def test_compiled_primitives_leak_nothing():
                 SPEEDUPS.decode_short_message(SubmitSm, 0, 1, bad_tlv, 16)
             SPEEDUPS.receipt_deliver_sm_body(usual, config, legacy=False)
             SPEEDUPS.receipt_deliver_sm_body(unusual, config, legacy=False)
+            SPEEDUPS.receipt_deliver_sm_body(plain, config, legacy=False)
+            SPEEDUPS.receipt_deliver_sm_body(decoded, config, legacy=False)
             with pytest.raises(SmppTimeError):
                 SPEEDUPS.receipt_deliver_sm_body(late, config, legacy=True)
 
+    payload_refs = sys.getrefcount(plain.message.payload)  # held by its message: a leaked reference grows no memory
     assert memory_grown(exercise) < LEAK_BOUND
+    payload_refs_after = sys.getrefcount(plain.message.payload)  # (not inside the assert: pytest's rewrite holds one)
+    assert payload_refs_after == payload_refs
 
 
 # ---------------------------------------------------------------- the session's per-PDU work

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.smpp.text import (
-    _GSM_SAME_AS_ASCII,
+    GSM_SAME_AS_ASCII,
     DataCoding,
     LogicalMessage,
     Part,
@@ -71,7 +71,7 @@ def test_gsm_round_trip(text: str) -> None:
 
 
 # Payloads of only "same as ASCII" octets (the fast path), of those mixed with any other, and any at all.
-_SAME_AS_ASCII = st.sampled_from(sorted(_GSM_SAME_AS_ASCII))
+_SAME_AS_ASCII = st.sampled_from(sorted(GSM_SAME_AS_ASCII))
 _GSM_PAYLOADS = st.one_of(
     st.lists(_SAME_AS_ASCII, max_size=120).map(bytes),
     st.lists(st.one_of(_SAME_AS_ASCII, st.integers(0, 0xFF)), max_size=120).map(bytes),
