@@ -120,8 +120,8 @@ class Message(msgspec.Struct, gc=False):
 
 # A receipt quotes the first 20 characters of the text: no character takes more than 4 octets in any
 # data_coding, so decoding this many octets of each part is always enough.
-QUOTED_CHARS = 20
-_QUOTED_OCTETS = 4 * QUOTED_CHARS
+_QUOTED_CHARS = 20
+_QUOTED_OCTETS = 4 * _QUOTED_CHARS
 
 
 def quoted_text(messages: list[Message] | tuple[Message, ...]) -> str:
@@ -129,8 +129,8 @@ def quoted_text(messages: list[Message] | tuple[Message, ...]) -> str:
     text = ""
     for message in messages:
         text += sms_text.decode(message.payload[:_QUOTED_OCTETS], message.data_coding)
-        if len(text) >= QUOTED_CHARS:
-            return text[:QUOTED_CHARS]
+        if len(text) >= _QUOTED_CHARS:
+            return text[:_QUOTED_CHARS]
     return text
 
 

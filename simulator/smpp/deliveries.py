@@ -146,8 +146,8 @@ if SPEEDUPS is not None:
     SPEEDUPS.configure_receipts(
         python_twin=python_receipt_deliver_sm_body, stat_words=tuple(stat_word(state) for state in _BY_VALUE),
         delivered=tuple(_DELIVERED[state] for state in _BY_VALUE), quote_chars=_QUOTE.text_chars,
-        empty_quote=_QUOTE.empty_text, gsm_as_ascii=GSM_SAME_AS_ASCII, tag_receipted_id=Tag.RECEIPTED_MESSAGE_ID, tag_message_state=Tag.MESSAGE_STATE,
-        tag_network_error=Tag.NETWORK_ERROR_CODE,
+        empty_quote=_QUOTE.empty_text, gsm_as_ascii=GSM_SAME_AS_ASCII, tag_receipted_id=Tag.RECEIPTED_MESSAGE_ID,
+        tag_message_state=Tag.MESSAGE_STATE, tag_network_error=Tag.NETWORK_ERROR_CODE,
     )
     # The same body, compiled: the common case in C, anything else handed to the Python twin above.
     receipt_deliver_sm_body = SPEEDUPS.receipt_deliver_sm_body
