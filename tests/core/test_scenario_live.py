@@ -126,16 +126,20 @@ def test_submit_response_variants_no_response_nack_and_no_body() -> None:
     extra = ("rules:\n"
              "  - {match: {destination: '111'}, submit: {respond: false}}\n"
              "  - {match: {destination: '222'}, submit: {nack: true, status: 0x08}}\n"
-             "  - {match: {destination: '333'}, submit: {status: 0x45, omit_body: true}}\n")
+             "  - {match: {destination: '333'}, submit: {status: 0x45, omit_body: true}}\n"
+             "  - {match: {destination: '444'}, submit: {omit_body: true}}\n")
     with running(extra) as sim:
         raw = RawClient(sim.smpp_port)
         assert raw.bind(BindTransceiver) == 0
         raw.send(submit_pdu(2, "11100000"))
         raw.send(submit_pdu(3, "22200000"))
         raw.send(submit_pdu(4, "33300000"))
-        nack, bare = raw.read(), raw.read()
+        raw.send(submit_pdu(5, "44400000"))
+        nack, bare, bare_ok = raw.read(), raw.read(), raw.read()
         assert isinstance(nack, GenericNack) and nack.sequence_number == 3 and nack.command_status == 8
         assert bare.command_id == CommandId.SUBMIT_SM_RESP and bare.command_status == 0x45 and bare.message_id == ""
+        # Accepted, and still answered without the body (no message_id): not the usual answer.
+        assert (bare_ok.sequence_number, bare_ok.command_status, bare_ok.message_id) == (5, 0, "")
         assert raw.read(timeout=0.5) is None, "111 is never answered"
 
 
@@ -158,6 +162,17 @@ def test_scenario_window_limit_applies_to_live_binds() -> None:
             raw.send(submit_pdu(n))
         refused = raw.read(timeout=0.5)
         assert refused.sequence_number == 4 and refused.command_status == Status.ESME_RTHROTTLED
+
+
+def test_scenario_per_bind_limit_applies_to_live_binds() -> None:
+    with running("  limits: {tps_per_bind: 5, tps_per_bind_status: 0x58}\n") as sim:
+        raw = RawClient(sim.smpp_port)
+        assert raw.bind(BindTransceiver) == 0
+        for n in range(2, 12):
+            raw.send(submit_pdu(n))
+        statuses = [raw.read().command_status for _ in range(10)]
+        assert 1 <= statuses.count(0) <= 3, statuses  # a burst of max(1, 5/10) tokens, then 5 a second
+        assert statuses.count(Status.ESME_RTHROTTLED) == 10 - statuses.count(0), statuses
 
 
 def test_switching_scenarios_and_faults_during_live_load_keeps_other_binds_up() -> None:
