@@ -285,22 +285,29 @@ class SmppConnection(asyncio.Protocol):
         return schedule_at, expire_at
 
     def _submit(self, pdu: SubmitSm | DataSm) -> None:
-        admitted = self._admit(pdu)
-        if admitted is None:
-            return
-        schedule_at, expire_at = admitted
+        """A submit_sm or data_sm. The usual one goes straight through: no bind limit to ask, no schedule or
+        validity to parse, and its answer the id, at once. `_admit` and `_answer` take every other case."""
+        if (self.bucket is None and self.scenario_bucket is None and not getattr(pdu, "schedule_delivery_time", "")
+                and not getattr(pdu, "validity_period", "")):
+            schedule_at = expire_at = None
+        else:
+            admitted = self._admit(pdu)
+            if admitted is None:
+                return
+            schedule_at, expire_at = admitted
         result = self.carrier.submit(self._submission(pdu, pdu.destination_addr, schedule_at, expire_at), self.account)
-        self._answer(pdu, result)
+        if result.respond and result.latency <= 0 and not (result.status or result.nack or result.omit_body):
+            # Encoded straight from the id (no response Pdu).
+            self.session.respond_with_id(pdu.command_id | RESPONSE_BIT, pdu.sequence_number, result.message_id)
+            self._responded_now(result)
+        else:
+            self._answer(pdu, result)
         self.submits_since_bind += 1
 
     def _answer(self, pdu: Pdu, result: SubmitResult, **fields: Any) -> None:
+        """Any answer but the usual submit's (see `_submit`): none, late, an error, a nack or with more fields."""
         if not result.respond:
             self.session.forget(pdu.sequence_number)
-            return
-        if result.latency <= 0 and not (result.status or result.nack or result.omit_body or fields):
-            # The common answer, encoded straight from the id (no response Pdu).
-            self.session.respond_with_id(pdu.command_id | RESPONSE_BIT, pdu.sequence_number, result.message_id)
-            self._responded_now(result)
             return
         if result.nack:
             response: Pdu = GenericNack(sequence_number=pdu.sequence_number, command_status=result.status or Status.ESME_RSYSERR)
