@@ -365,12 +365,13 @@ class Carrier:
                 message.log(done, "receipt_lost", "by scenario")
             return
         if len(messages) == 1:
-            targets = messages  # one part: per segment or not, it has the one receipt
+            # One part: per segment or not, it has the one receipt, quoting its own message (no quote).
+            targets, quote = messages, None
         else:
             account = self.accounts.get(first.system_id)
             per_segment = outcome.per_segment or (account is not None and account.config.receipts.per_segment)
             targets = messages if per_segment else [first]
-        quote = quoted_text(messages) if len(messages) > 1 else None  # None: the receipt quotes its message
+            quote = quoted_text(messages)  # each part's receipt quotes the start of the whole text
         for message in targets:
             # Positional, in Receipt's field order (message, state, error, done_at, network_error, quote,
             # submitted_parts, mangle_id): one is built per receipt.
