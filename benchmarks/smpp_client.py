@@ -74,8 +74,12 @@ def submit_sm_template(source: str, destination: str, text: bytes, registered_de
     return pdu(SUBMIT_SM, 0, body)
 
 
-def receipt_id(data: bytes, pos: int, end: int) -> tuple[int, bytes]:
-    """(esm_class, receipted_message_id) of the deliver_sm body in data[pos:end]; the id from the text as a fallback."""
+def receipt_id(data: bytes, pos: int, end: int) -> tuple[bool, bytes]:
+    """(is it a receipt, receipted_message_id) of the deliver_sm body in data[pos:end].
+
+    A receipt has esm_class 0x04, or carries receipted_message_id: some SMSCs (simulators among them) leave
+    esm_class at 0 on their receipts. The id is read from the text when there is no such TLV (SMPP 3.3).
+    """
     find = data.index
     pos = find(0, pos, end) + 3          # service_type, source ton/npi
     pos = find(0, pos, end) + 3          # source_addr, dest ton/npi
@@ -90,18 +94,20 @@ def receipt_id(data: bytes, pos: int, end: int) -> tuple[int, bytes]:
         tag, length = _tlv(data, pos)
         if tag == TAG_RECEIPTED_MESSAGE_ID:
             value = data[pos + 4:pos + 4 + length]
-            return esm, value[:-1] if value.endswith(b"\0") else value
+            return True, value[:-1] if value.endswith(b"\0") else value
         pos += 4 + length
+    if not esm & 0x04:
+        return False, b""
     text = data[text_at:text_at + sm_length]
     start = text.find(b"id:")
     if start < 0:
-        return esm, b""
+        return True, b""
     stop = text.find(b" ", start)
-    return esm, text[start + 3:stop if stop >= 0 else len(text)]
+    return True, text[start + 3:stop if stop >= 0 else len(text)]
 
 
-def data_sm_receipt_id(data: bytes, pos: int, end: int) -> tuple[int, bytes]:
-    """(esm_class, receipted_message_id) of a data_sm body (receipts sent as data_sm by some SMSCs)."""
+def data_sm_receipt_id(data: bytes, pos: int, end: int) -> tuple[bool, bytes]:
+    """(is it a receipt, receipted_message_id) of a data_sm body (receipts sent as data_sm by some SMSCs)."""
     find = data.index
     pos = find(0, pos, end) + 3          # service_type, source ton/npi
     pos = find(0, pos, end) + 3          # source_addr, dest ton/npi
@@ -112,9 +118,9 @@ def data_sm_receipt_id(data: bytes, pos: int, end: int) -> tuple[int, bytes]:
         tag, length = _tlv(data, pos)
         if tag == TAG_RECEIPTED_MESSAGE_ID:
             value = data[pos + 4:pos + 4 + length]
-            return esm, value[:-1] if value.endswith(b"\0") else value
+            return True, value[:-1] if value.endswith(b"\0") else value
         pos += 4 + length
-    return esm, b""
+    return bool(esm & 0x04), b""
 
 
 class Tracker:
@@ -137,7 +143,7 @@ class Tracker:
         self.resp_error: Counter[int] = Counter()
         self.receipts = 0
         self.duplicates = 0
-        self.other_deliver = 0  # deliver_sm that are not receipts (esm_class without 0x04)
+        self.other_deliver = 0  # deliver_sm that are not receipts (no 0x04 in esm_class, no receipted_message_id)
         self.first_write = 0.0
         self.last_write = 0.0
         self.last_resp = 0.0
@@ -341,11 +347,11 @@ class SmppBind(asyncio.Protocol):
                 out.append(_resp17(17, command | RESP, 0, seq, 0))
                 try:
                     parse = receipt_id if command == DELIVER_SM else data_sm_receipt_id
-                    esm, message_id = parse(data, offset + 16, end)
+                    is_receipt, message_id = parse(data, offset + 16, end)
                 except (ValueError, IndexError):
-                    esm, message_id = 0, b""
+                    is_receipt, message_id = False, b""
                     tracker.errors.append("undecodable deliver_sm")
-                if esm & 0x04:
+                if is_receipt:
                     tracker.receipt(message_id, now)
                 else:
                     tracker.other_deliver += 1

@@ -206,14 +206,23 @@ def test_receipt_ids_from_the_simulators_receipts():
     deliver.tlvs[Tag.RECEIPTED_MESSAGE_ID] = "0A1B2C"
     deliver.tlvs[Tag.MESSAGE_STATE] = 2
     data = encode(deliver)
-    assert receipt_id(data, 16, len(data)) == (4, b"0A1B2C")
-    deliver.tlvs.clear()  # an SMPP 3.3 receipt: the id only in the text
+    assert receipt_id(data, 16, len(data)) == (True, b"0A1B2C")
+    deliver.esm_class = 0  # esm_class left at 0, as some SMSCs send receipts: the TLV still marks it
     data = encode(deliver)
-    assert receipt_id(data, 16, len(data)) == (4, b"0A1B2C")
+    assert receipt_id(data, 16, len(data)) == (True, b"0A1B2C")
+    deliver.tlvs.clear()  # and without the TLV it is a mobile-originated message whose text starts "id:"
+    data = encode(deliver)
+    assert receipt_id(data, 16, len(data)) == (False, b"")
+    deliver.esm_class = 4  # an SMPP 3.3 receipt: the id only in the text
+    data = encode(deliver)
+    assert receipt_id(data, 16, len(data)) == (True, b"0A1B2C")
     data_sm = DataSm(source_addr="1", destination_addr="2", esm_class=4)
     data_sm.tlvs[Tag.RECEIPTED_MESSAGE_ID] = "FF00"
     data = encode(data_sm)
-    assert data_sm_receipt_id(data, 16, len(data)) == (4, b"FF00")
+    assert data_sm_receipt_id(data, 16, len(data)) == (True, b"FF00")
+    data_sm = DataSm(source_addr="1", destination_addr="2", esm_class=0)
+    data = encode(data_sm)
+    assert data_sm_receipt_id(data, 16, len(data)) == (False, b"")
 
 
 def test_top_functions_from_py_spy_raw(tmp_path):
