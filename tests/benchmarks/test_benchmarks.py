@@ -63,8 +63,8 @@ def assert_messages(result: dict, *, planned: int, receipts: bool = True) -> Non
         assert latency["receipt_minus_delay"]["p50"] is not None
     server = result["server"]
     assert server["spawned"] is True
-    # From the server's banner: compiled, or the pure-Python twins (the floor prints no such line).
-    assert server["hot_path"] == (None if "benchmarks.floor" in server["command"] else speedups.describe())
+    # From the server's banner: compiled, or the pure-Python twins (the floors and other SMSCs print no such line).
+    assert server["hot_path"] == (speedups.describe() if "-m simulator.cli serve" in server["command"] else None)
     assert server["cpu"]["cpu_ms"] >= 0
     assert server["cpu_ms_per_1k_msgs"] is not None
     assert server["rss_peak_mib"] > 0

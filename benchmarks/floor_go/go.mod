@@ -1,0 +1,3 @@
+module carrier-sim/floor_go
+
+go 1.19
