@@ -3,7 +3,7 @@
 // The issue quotes it at 3-6 ms of CPU per 1,000 messages; this makes that figure one the bench can
 // measure on this machine, in turns with carrier-sim and with the Python floor:
 //
-//	go build -o /tmp/floor_go ./benchmarks/floor_go
+//	(cd benchmarks/floor_go && go build -o /tmp/floor_go .)
 //	python -m benchmarks run --versus 'python -m benchmarks.external --exec "/tmp/floor_go -port {port}"'
 //
 // Per message it does what floor.py does, the same way: frame the submit_sm from a buffered read, read
