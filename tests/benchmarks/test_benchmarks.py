@@ -311,7 +311,6 @@ def test_the_floor_server_speaks_smpp_the_simulators_codec_reads():
     from benchmarks.floor import DELIVER_SM, HEADER
     from simulator.smpp.codec import encode
     from simulator.smpp.pdu import DeliverSm, SubmitSm, SubmitSmResp
-    from simulator.smpp.receipts import parse_receipt
     from simulator.smpp.tlv import Tag
 
     loop, connection, transport = _bound_floor_connection(deliver_window=1)
@@ -335,12 +334,7 @@ def test_the_floor_server_speaks_smpp_the_simulators_codec_reads():
     fire()
     connection.flush()
     first, = _split(bytes(transport.data))  # the deliver window of 1 holds the second receipt back
-    assert isinstance(first, DeliverSm) and first.esm_class == 0x04
-    assert (first.source_addr, first.destination_addr) == ("44770090002", "Acme")
-    assert first.tlvs[Tag.RECEIPTED_MESSAGE_ID] == "1" and first.tlvs[Tag.MESSAGE_STATE] == 2
-    parsed = parse_receipt(first.short_message.decode())
-    assert parsed is not None and (parsed.id, parsed.stat, parsed.err) == ("1", "DELIVRD", "000")
-    assert parsed.text == "code 1234 for you 2"
+    assert_floor_receipt(first, message_id="1", text="code 1234 for you 2")
 
     transport.data.clear()
     connection.data_received(HEADER.pack(17, DELIVER_SM | 0x80000000, 0, first.sequence_number + 100) + b"\0")
@@ -362,6 +356,20 @@ def test_the_floor_server_answers_a_truncated_submit_sm_with_generic_nack():
     nack, = _split(bytes(transport.data))
     assert (nack.command_id, nack.command_status, nack.sequence_number) == (0x80000000, 0x02, 7)
     assert loop.timers == [], "no receipt for a submit that was refused"
+
+
+def assert_floor_receipt(deliver, *, message_id: str, text: str) -> None:
+    """A floor's DELIVRD receipt for the test's submit from "Acme" to 44770090002, as carrier-sim's codec reads it."""
+    from simulator.smpp.pdu import DeliverSm
+    from simulator.smpp.receipts import parse_receipt
+    from simulator.smpp.tlv import Tag
+
+    assert isinstance(deliver, DeliverSm) and deliver.esm_class == 0x04
+    assert (deliver.source_addr, deliver.destination_addr) == ("44770090002", "Acme")
+    assert deliver.tlvs[Tag.RECEIPTED_MESSAGE_ID] == message_id and deliver.tlvs[Tag.MESSAGE_STATE] == 2
+    parsed = parse_receipt(deliver.short_message.decode())
+    assert parsed is not None and (parsed.id, parsed.stat, parsed.err) == (message_id, "DELIVRD", "000")
+    assert parsed.text == text
 
 
 def _split(data: bytes) -> list:

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from simulator.smpp.pdu import DeliverSm, SubmitSmResp
-from simulator.smpp.receipts import parse_receipt
 from simulator.smpp.tlv import Tag
-from tests.benchmarks.test_benchmarks import REPO, _split, assert_messages, bench
+from tests.benchmarks.test_benchmarks import REPO, _split, assert_floor_receipt, assert_messages, bench
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the benchmark reads /proc"),
@@ -94,12 +93,7 @@ def test_the_go_floor_speaks_smpp_the_simulators_codec_reads(floor_go):
             assert [r.message_id for r in responses] == ["1", "2"]
 
             first, = read_pdus(sock, 1)  # the deliver window of 1 holds the second receipt back
-            assert isinstance(first, DeliverSm) and first.esm_class == 0x04
-            assert (first.source_addr, first.destination_addr) == ("44770090002", "Acme")
-            assert first.tlvs[Tag.RECEIPTED_MESSAGE_ID] == "1" and first.tlvs[Tag.MESSAGE_STATE] == 2
-            parsed = parse_receipt(first.short_message.decode())
-            assert parsed is not None and (parsed.id, parsed.stat, parsed.err) == ("1", "DELIVRD", "000")
-            assert parsed.text == "code 1234 for you 2"
+            assert_floor_receipt(first, message_id="1", text="code 1234 for you 2")
 
             sock.sendall(pdu(0x80000005, first.sequence_number + 100, b"\0"))
             sock.settimeout(0.4)
