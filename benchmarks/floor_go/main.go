@@ -73,6 +73,20 @@ type conn struct {
 	held    [][]byte        // due, waiting for room in the deliver window
 	flight  map[uint32]bool // deliver_sm not yet answered
 	timer   *time.Timer
+	dates   receiptDates
+}
+
+// receiptDates formats YYMMDDhhmm once a minute, as floor.py does: receipts quote minutes.
+type receiptDates struct {
+	minute int64
+	text   string
+}
+
+func (d *receiptDates) format(t time.Time) string {
+	if minute := t.Unix() / 60; minute != d.minute || d.text == "" {
+		d.minute, d.text = minute, t.UTC().Format("0601021504")
+	}
+	return d.text
 }
 
 func (c *conn) pdu(command, status, sequence uint32, body ...[]byte) {
@@ -189,12 +203,12 @@ func (c *conn) fire() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
-	done := now.UTC().Format("0601021504")
+	done := c.dates.format(now)
 	i := 0
 	for ; i < len(c.pending) && !c.pending[i].due.After(now); i++ {
 		r := c.pending[i]
 		text := fmt.Sprintf("id:%s sub:001 dlvrd:001 submit date:%s done date:%s stat:DELIVRD err:000 text:%s",
-			r.id, r.submitted.UTC().Format("0601021504"), done, r.text)
+			r.id, c.dates.format(r.submitted), done, r.text)
 		if len(text) > 254 {
 			text = text[:254]
 		}
