@@ -22,9 +22,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("go") is None, reason="Go is not installed (apt-get install golang-go)"),
 ]
 
-HEADER = ">IIII"
-
-
 @pytest.fixture(scope="module")
 def floor_go(tmp_path_factory) -> Path:
     """The floor, built from the tree's source (no modules to fetch: it uses Go's standard library alone)."""
@@ -56,12 +53,12 @@ def read_pdus(sock: socket.socket, count: int, timeout: float = 5.0) -> list:
     data = b""
     deadline = time.monotonic() + timeout
     while True:
-        pdus, offset = [], 0
+        whole, offset = 0, 0
         while len(data) - offset >= 4 and len(data) - offset >= int.from_bytes(data[offset:offset + 4], "big"):
             offset += int.from_bytes(data[offset:offset + 4], "big")
-            pdus.append(offset)
-        if len(pdus) >= count:
-            assert len(pdus) == count and offset == len(data), f"more than {count} PDUs came"
+            whole += 1
+        if whole >= count:
+            assert whole == count and offset == len(data), f"more than {count} PDUs came"
             return _split(data)
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         chunk = sock.recv(65536)
