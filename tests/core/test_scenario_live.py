@@ -30,12 +30,23 @@ def submit_pdu(sequence: int, destination: str = "447700900001", registered_deli
                            short_message=b"x", registered_delivery=registered_delivery))
 
 
+def bound_transceiver(sim: SimulatorThread) -> RawClient:
+    """A raw transceiver bind the simulator accepted."""
+    raw = RawClient(sim.smpp_port)
+    assert raw.bind(BindTransceiver) == 0
+    return raw
+
+
+def send_submits(raw: RawClient, count: int) -> None:
+    """`count` one-part submit_sm, sequence numbers from 2 (1 was the bind)."""
+    for n in range(2, 2 + count):
+        raw.send(submit_pdu(n))
+
+
 def test_disconnect_after_n_pdus_drops_the_tcp_connection() -> None:
     with running("  connection: {disconnect_after_pdus: 5}\n") as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
-        for n in range(2, 7):
-            raw.send(submit_pdu(n))
+        raw = bound_transceiver(sim)
+        send_submits(raw, 5)
         answers = [raw.read() for _ in range(5)]
         assert all(a is not None and a.command_status == 0 for a in answers), "the 5th PDU is answered first"
         assert raw.closed()
@@ -43,10 +54,8 @@ def test_disconnect_after_n_pdus_drops_the_tcp_connection() -> None:
 
 def test_unbind_and_forced_rebind_come_from_the_server() -> None:
     with running("  connection: {rebind_after_messages: 3}\n") as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
-        for n in range(2, 5):
-            raw.send(submit_pdu(n))
+        raw = bound_transceiver(sim)
+        send_submits(raw, 3)
         pdus = [raw.read() for _ in range(4)]
         assert pdus[-1].command_id == CommandId.UNBIND
         raw.send(encode(pdus[-1].response()))
@@ -58,8 +67,7 @@ def test_unbind_and_forced_rebind_come_from_the_server() -> None:
 def test_a_pdu_counting_fault_switched_in_at_run_time_acts_on_binds_already_up() -> None:
     # The server only counts PDUs against the scenario while its connection behaviour asks for it.
     with running() as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
+        raw = bound_transceiver(sim)
         raw.send(submit_pdu(2))
         assert raw.read().command_status == 0
         with httpx.Client(base_url=sim.control_url, timeout=10) as api:
@@ -81,8 +89,7 @@ def test_outage_refuses_binds_with_the_scenario_status() -> None:
 
 def test_mute_enquire_link_leaves_it_unanswered() -> None:
     with running("  connection: {mute_enquire_link: true}\n") as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
+        raw = bound_transceiver(sim)
         raw.send(encode(EnquireLink(sequence_number=9)))
         assert raw.read(timeout=0.5) is None
         raw.send(submit_pdu(10))
@@ -91,8 +98,7 @@ def test_mute_enquire_link_leaves_it_unanswered() -> None:
 
 def test_stall_stops_reading_until_the_phase_ends() -> None:
     with running("phases:\n  - {name: stall, trigger: stall, duration: 1s, connection: {stall: true}}\n") as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
+        raw = bound_transceiver(sim)
         with httpx.Client(base_url=sim.control_url) as api:
             assert api.post("/api/v1/scenario/triggers/stall").status_code == 200
             raw.send(submit_pdu(2))
@@ -108,8 +114,7 @@ def test_stall_stops_reading_until_the_phase_ends() -> None:
 ])
 def test_injected_malformed_pdus(kind, check) -> None:
     with running(f"  connection: {{inject: {{kind: {kind}, every_pdus: 2}}}}\n") as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
+        raw = bound_transceiver(sim)
         raw.send(submit_pdu(2))
         raw.send(submit_pdu(3))
         time.sleep(0.3)
@@ -129,8 +134,7 @@ def test_submit_response_variants_no_response_nack_and_no_body() -> None:
              "  - {match: {destination: '333'}, submit: {status: 0x45, omit_body: true}}\n"
              "  - {match: {destination: '444'}, submit: {omit_body: true}}\n")
     with running(extra) as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
+        raw = bound_transceiver(sim)
         raw.send(submit_pdu(2, "11100000"))
         raw.send(submit_pdu(3, "22200000"))
         raw.send(submit_pdu(4, "33300000"))
@@ -145,8 +149,7 @@ def test_submit_response_variants_no_response_nack_and_no_body() -> None:
 
 def test_early_receipt_arrives_before_its_submit_response() -> None:
     with running(base="defaults:\n  receipt: {early: 1.0, states: [{state: DELIVRD}], delay: 100ms}\n") as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
+        raw = bound_transceiver(sim)
         raw.send(submit_pdu(2, registered_delivery=1))
         first, second = raw.read(), raw.read()
         assert first.command_id == CommandId.DELIVER_SM and second.command_id == CommandId.SUBMIT_SM_RESP
@@ -156,20 +159,16 @@ def test_early_receipt_arrives_before_its_submit_response() -> None:
 def test_scenario_window_limit_applies_to_live_binds() -> None:
     extra = "  submit: {latency: 1s}\n  limits: {window: 2, window_status: 0x58}\n"
     with running(extra) as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
-        for n in range(2, 5):
-            raw.send(submit_pdu(n))
+        raw = bound_transceiver(sim)
+        send_submits(raw, 3)
         refused = raw.read(timeout=0.5)
         assert refused.sequence_number == 4 and refused.command_status == Status.ESME_RTHROTTLED
 
 
 def test_scenario_per_bind_limit_applies_to_live_binds() -> None:
     with running("  limits: {tps_per_bind: 5, tps_per_bind_status: 0x58}\n") as sim:
-        raw = RawClient(sim.smpp_port)
-        assert raw.bind(BindTransceiver) == 0
-        for n in range(2, 12):
-            raw.send(submit_pdu(n))
+        raw = bound_transceiver(sim)
+        send_submits(raw, 10)
         statuses = [raw.read().command_status for _ in range(10)]
         assert 1 <= statuses.count(0) <= 3, statuses  # a burst of max(1, 5/10) tokens, then 5 a second
         assert statuses.count(Status.ESME_RTHROTTLED) == 10 - statuses.count(0), statuses
